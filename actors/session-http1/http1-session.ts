@@ -1,0 +1,886 @@
+/**
+ * One client connection speaking HTTP/1.1: parses request heads, routes,
+ * runs the route's middleware, forwards the request to an upstream
+ * connection and the response back, both bodies streamed as slices of the
+ * bytes received (zero-copy) with backpressure both ways. Requests on one
+ * connection are served one at a time, so pipelined requests are answered in
+ * order: bytes of the next request wait in the input buffer.
+ *
+ * Hot path: socket listeners are bound once per connection; per request the
+ * session allocates the parsed head, the context and the head string.
+ */
+import type net from 'node:net';
+import { parseRequestHead, type RequestHead } from '../../src/protocol/http1/request-head.js';
+import { parseResponseHead, type ResponseHead } from '../../src/protocol/http1/response-head.js';
+import { ChunkedScanner } from '../../src/protocol/http1/chunked-scanner.js';
+import type { HttpParseError } from '../../src/protocol/http1/parse-error.js';
+import type { ErrorRecord } from '../../src/kernel/errors.js';
+import { normalizePath } from '../router/normalize-path.js';
+import type { UpstreamConnection, UpstreamConnectionOwner } from '../upstream-pool/upstream-connection.js';
+import type { MiddlewareDecision } from '../middleware/middleware.js';
+import type { RequestContext, ResponseContext } from '../middleware/request-context.js';
+import { removeHeader, setHeader } from '../middleware/request-context.js';
+import { errorResponse, middlewareResponse } from './error-response.js';
+import { buildClientHead, buildUpstreamHead } from './upstream-request-head.js';
+import type { CompiledRoute, ProxySnapshot } from './proxy-snapshot.js';
+import type { AccessRecord } from './access-record.js';
+
+/** What a session needs from the actor that owns it. */
+export interface SessionOwner {
+  snapshot(): ProxySnapshot;
+  nextRequestId(): string;
+  readonly draining: boolean;
+  readonly accessLogEnabled: boolean;
+  sessionClosed(session: Http1Session): void;
+  exchangeDone(record: AccessRecord): void;
+  requestStarted(): void;
+}
+
+const enum Phase { Head, Dispatch, Exchange, Tunnel, Closed }
+const enum Body { None, Length, Chunked, Close, Rechunk }
+const enum Deadline { None, Header, Idle, ClientBody, UpstreamRead, Write, TunnelIdle }
+
+/** Body bytes held while the upstream connection is being set up; past this the client is paused. */
+const PENDING_BODY_LIMIT = 64 * 1024;
+/** Pipelined bytes buffered behind an in-flight request; past this the client is paused. */
+const PIPELINE_LIMIT = 64 * 1024;
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+function isParseError(r: RequestHead | ResponseHead | HttpParseError): r is HttpParseError {
+  return (r as HttpParseError).code !== undefined;
+}
+
+export class Http1Session implements UpstreamConnectionOwner {
+  private phase = Phase.Head;
+  private input: Buffer | undefined;
+  private inputOff = 0;
+  private deadline = 0;
+  private deadlineKind = Deadline.None;
+  private requests = 0;
+  private paused = false;
+
+  // ---- per-request state (reset in resetExchange) ----
+  private head: RequestHead | undefined;
+  private route: CompiledRoute | undefined;
+  private ctx: RequestContext | undefined;
+  private requestId = '';
+  private reqKind = Body.None;
+  private reqRemaining = 0;
+  private reqBodyBytes = 0;
+  private reqDone = true;
+  private reqScanner: ChunkedScanner | undefined;
+  private pendingBody: Buffer[] = [];
+  private pendingBytes = 0;
+  private conn: UpstreamConnection | undefined;
+  private connReused = false;
+  private retried = false;
+  private upstreamBlocked = false;
+  private resBuf: Buffer | undefined;
+  private resHead: ResponseHead | undefined;
+  private resKind = Body.None;
+  private resRemaining = 0;
+  private resScanner: ChunkedScanner | undefined;
+  private resReusable = true;
+  private clientKeepAlive = true;
+  private startedAt = 0;
+  private upstreamStartedAt = 0;
+  private upstreamConnectMs = -1;
+  private upstreamFirstByteMs = -1;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private status = 0;
+  private upstreamAddress = '-';
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly owner: SessionOwner,
+    readonly clientAddress: string,
+    readonly clientPort: number,
+    private readonly isTls: boolean,
+    firstChunk: Buffer | undefined,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('drain', this.onClientDrain);
+    socket.on('close', this.onClientClose);
+    socket.on('error', this.onClientError);
+    this.setDeadline(Deadline.Header, owner.snapshot().timeouts.headerMs);
+    if (firstChunk) this.onData(firstChunk);
+  }
+
+  get closed(): boolean {
+    return this.phase === Phase.Closed;
+  }
+
+  /** True when between requests with nothing buffered: safe to close for drain or rebalancing. */
+  get idle(): boolean {
+    return this.phase === Phase.Head && (this.input === undefined || this.inputOff >= this.input.length);
+  }
+
+  /** Called by the owner's sweeper: fires the timeout whose deadline passed. */
+  checkDeadline(now: number): void {
+    if (this.deadlineKind === Deadline.None || now < this.deadline) return;
+    const kind = this.deadlineKind;
+    this.deadlineKind = Deadline.None;
+    switch (kind) {
+      case Deadline.Header:
+        if (this.input !== undefined && this.inputOff < this.input.length) this.respondErrorAndClose(408, 'request head not received in time');
+        else this.destroy();
+        return;
+      case Deadline.Idle:
+        this.destroy();
+        return;
+      case Deadline.ClientBody:
+        this.failExchange(408, 'request body not received in time', false);
+        return;
+      case Deadline.UpstreamRead:
+        this.failExchange(504, 'upstream did not answer in time', true);
+        return;
+      case Deadline.Write:
+        this.failExchange(504, 'peer stopped reading', true);
+        return;
+      case Deadline.TunnelIdle:
+        this.destroy();
+        return;
+    }
+  }
+
+  /** Graceful close for drain: idle connections close now, busy ones after their response. */
+  closeWhenIdle(): void {
+    if (this.idle) this.destroy();
+  }
+
+  destroy(): void {
+    if (this.phase === Phase.Closed) return;
+    this.socket.destroy();
+    this.onClientClose();
+  }
+
+  // ---- client side ------------------------------------------------------------
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.bytesIn += chunk.length;
+    switch (this.phase) {
+      case Phase.Head:
+        this.appendInput(chunk);
+        this.processInput();
+        return;
+      case Phase.Dispatch:
+      case Phase.Exchange:
+        if (!this.reqDone) {
+          const end = this.consumeBody(chunk, 0, chunk.length);
+          if (end < 0) return;
+          if (end < chunk.length) this.appendInput(chunk.subarray(end));
+        } else {
+          this.appendInput(chunk);
+        }
+        if (this.input !== undefined && this.input.length - this.inputOff > PIPELINE_LIMIT) this.pauseClient();
+        return;
+      case Phase.Tunnel:
+        this.tunnelToUpstream(chunk);
+        return;
+      case Phase.Closed:
+        return;
+    }
+  };
+
+  private readonly onClientDrain = (): void => {
+    if (this.conn && this.phase !== Phase.Closed) {
+      if (this.deadlineKind === Deadline.Write) this.setReadDeadline();
+      this.conn.socket.resume();
+    }
+  };
+
+  private readonly onClientError = (): void => {
+    // 'close' follows every 'error'; an ECONNRESET here is a client that went away.
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.phase === Phase.Closed) return;
+    const wasBusy = this.phase !== Phase.Head;
+    this.phase = Phase.Closed;
+    this.deadlineKind = Deadline.None;
+    if (this.conn) {
+      // A client abort tears down the upstream leg: never return a half-used connection.
+      const conn = this.conn;
+      this.conn = undefined;
+      this.route?.group.release(conn, false);
+    }
+    if (wasBusy && this.status === 0) this.status = 499; // nginx's "client closed request"
+    if (wasBusy) this.finishRecord();
+    this.owner.sessionClosed(this);
+  };
+
+  private appendInput(chunk: Buffer): void {
+    if (this.input === undefined || this.inputOff >= this.input.length) {
+      this.input = chunk;
+      this.inputOff = 0;
+    } else {
+      this.input = Buffer.concat([this.input.subarray(this.inputOff), chunk]);
+      this.inputOff = 0;
+    }
+  }
+
+  /** Parses the next request head from the input buffer, if complete, and starts its exchange. */
+  private processInput(): void {
+    while (this.phase === Phase.Head && this.input !== undefined && this.inputOff < this.input.length) {
+      if (this.deadlineKind === Deadline.Idle) this.setDeadline(Deadline.Header, this.owner.snapshot().timeouts.headerMs);
+      const snapshot = this.owner.snapshot();
+      const r = parseRequestHead(this.input, this.inputOff, this.input.length, snapshot.limits);
+      if (r === null) return;
+      if (isParseError(r)) {
+        this.requestId = this.owner.nextRequestId();
+        this.startedAt = performance.now();
+        this.phase = Phase.Dispatch;
+        this.respondErrorAndClose(r.status, r.message);
+        return;
+      }
+      this.inputOff += r.headBytes;
+      this.startRequest(r, snapshot);
+    }
+    if (this.phase === Phase.Head && this.paused) this.resumeClient();
+  }
+
+  private startRequest(head: RequestHead, snapshot: ProxySnapshot): void {
+    this.owner.requestStarted();
+    this.requests++;
+    this.phase = Phase.Dispatch;
+    this.head = head;
+    this.requestId = this.owner.nextRequestId();
+    this.startedAt = performance.now();
+    this.clientKeepAlive = head.keepAlive;
+    const max = snapshot.limits.maxRequestsPerConnection;
+    if ((max > 0 && this.requests >= max) || this.owner.draining) this.clientKeepAlive = false;
+
+    // Framing first: once we know where this request ends we can always answer it.
+    if (head.chunked) {
+      this.reqKind = Body.Chunked;
+      this.reqDone = false;
+      if (this.reqScanner) this.reqScanner.reset();
+      else this.reqScanner = new ChunkedScanner();
+    } else if (head.contentLength > 0) {
+      this.reqKind = Body.Length;
+      this.reqRemaining = head.contentLength;
+      this.reqDone = false;
+      const maxBody = snapshot.limits.maxBodyBytes;
+      if (maxBody > 0 && head.contentLength > maxBody) return this.respondErrorAndClose(413, 'request body too large');
+    } else {
+      this.reqKind = Body.None;
+      this.reqDone = true;
+    }
+
+    const target = head.target;
+    let path: string;
+    let host = head.host;
+    if (target.charCodeAt(0) === 0x2f /* / */) {
+      path = target;
+    } else if (target === '*') {
+      path = '/';
+    } else if (head.method === 'CONNECT') {
+      return this.respondErrorAndClose(501, 'CONNECT is not supported by a reverse proxy');
+    } else {
+      // absolute-form (RFC 9112 3.2.2): the target's authority replaces Host.
+      const afterScheme = target.indexOf('//') + 2;
+      const slash = target.indexOf('/', afterScheme);
+      host = target.slice(afterScheme, slash < 0 ? target.length : slash);
+      path = slash < 0 ? '/' : target.slice(slash);
+    }
+    const q = path.indexOf('?');
+    const rawPath = q < 0 ? path : path.slice(0, q);
+    const normalized = normalizePath(rawPath);
+    if (normalized === null) return this.respondErrorAndClose(400, 'invalid request path');
+    const match = snapshot.routes.match(host, head.method, normalized);
+    if (match.kind !== 'matched') {
+      if (match.kind === 'not-found') return this.respondLocal(404, undefined, 'no route');
+      return this.respondLocal(405, ['allow', match.allow.join(', ')], 'method not allowed');
+    }
+    const route = match.value;
+    this.route = route;
+    let upstreamPath = target === '*' ? '*' : normalized;
+    if (route.rewritePath) upstreamPath = route.rewritePath(match.params, match.wildcard);
+    if (q >= 0) upstreamPath += path.slice(q);
+
+    const ctx: RequestContext = {
+      requestId: this.requestId,
+      method: head.method,
+      path: upstreamPath,
+      headers: head.headers,
+      host,
+      clientAddress: this.clientAddress,
+      clientPort: this.clientPort,
+      tls: this.isTls,
+      routeName: route.name,
+      params: match.params,
+      locals: {},
+    };
+    this.ctx = ctx;
+    route.requestRules.apply(ctx.headers);
+
+    // The body that arrived with the head is taken now (it waits in pendingBody).
+    if (!this.reqDone && this.input !== undefined && this.inputOff < this.input.length) {
+      const end = this.consumeBody(this.input, this.inputOff, this.input.length);
+      if (end < 0) return;
+      this.inputOff = end;
+    }
+    this.setDeadline(Deadline.UpstreamRead, route.readTimeoutMs);
+    this.runMiddleware(0);
+  }
+
+  /** Runs middleware i..n; synchronous results continue inline, promises resume later. */
+  private runMiddleware(i: number): void {
+    const chain = this.route!.middleware;
+    const ctx = this.ctx!;
+    for (; i < chain.length; i++) {
+      const mw = chain[i]!;
+      if (!mw.onRequest) continue;
+      let decision: MiddlewareDecision | Promise<MiddlewareDecision>;
+      try {
+        decision = mw.onRequest(ctx);
+      } catch (err) {
+        return this.middlewareFailed(mw.name, err);
+      }
+      if (decision instanceof Promise) {
+        const next = i + 1;
+        decision.then(
+          (d) => { if (this.ctx === ctx && this.phase === Phase.Dispatch && this.applyDecision(d)) this.runMiddleware(next); },
+          (err) => { if (this.ctx === ctx && this.phase === Phase.Dispatch) this.middlewareFailed(mw.name, err); },
+        );
+        return;
+      }
+      if (!this.applyDecision(decision)) return;
+    }
+    this.connectUpstream();
+  }
+
+  /** Returns true to continue the chain. */
+  private applyDecision(d: MiddlewareDecision): boolean {
+    if (d.kind === 'continue') return true;
+    const ctx = this.ctx!;
+    if (d.kind === 'rewrite') {
+      if (d.path !== undefined) ctx.path = d.path;
+      if (d.removeHeaders) for (const n of d.removeHeaders) removeHeader(ctx.headers, n.toLowerCase());
+      if (d.setHeaders) for (const [n, v] of Object.entries(d.setHeaders)) setHeader(ctx.headers, n, v);
+      return true;
+    }
+    this.status = d.status;
+    if (!this.reqDone) this.clientKeepAlive = false;
+    this.writeClient(middlewareResponse(d.status, d.headers, d.body, this.requestId, this.clientKeepAlive, this.head!.method === 'HEAD'));
+    this.endExchange();
+    return false;
+  }
+
+  private middlewareFailed(name: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    process.emitWarning(`middleware '${name}' failed on request ${this.requestId}: ${message}`, { code: 'ZPROXY_MIDDLEWARE' });
+    this.failExchange(500, 'internal error', false);
+  }
+
+  private connectUpstream(): void {
+    const route = this.route!;
+    this.upstreamStartedAt = performance.now();
+    route.group.acquire(this.ctx!.host, this, this.onAcquired);
+  }
+
+  private readonly onAcquired = (err: ErrorRecord | undefined, conn: UpstreamConnection | undefined, reused: boolean): void => {
+    if (this.phase !== Phase.Dispatch) {
+      // The client went away (or timed out) while we connected.
+      if (conn) this.route?.group.release(conn, reused && !conn.closed);
+      return;
+    }
+    if (err || !conn) {
+      const e = err!;
+      this.failExchange(e.status, e.status === 503 ? 'no upstream available' : e.status === 504 ? 'upstream connect timed out' : 'upstream connect failed', false);
+      return;
+    }
+    this.conn = conn;
+    this.connReused = reused;
+    this.upstreamAddress = conn.host.address;
+    this.upstreamConnectMs = performance.now() - this.upstreamStartedAt;
+    this.phase = Phase.Exchange;
+    this.resReusable = true;
+    const head = this.head!;
+    const ctx = this.ctx!;
+    const route = this.route!;
+    const upstreamHead = buildUpstreamHead(head.method, ctx.path, ctx.headers, head.connectionTokens, {
+      clientAddress: this.clientAddress,
+      proto: this.isTls ? 'https' : 'http',
+      hostOverride: route.hostRewrite,
+      upgrade: head.upgrade !== undefined,
+    });
+    const s = conn.socket;
+    s.cork();
+    s.write(upstreamHead, 'latin1');
+    for (const b of this.pendingBody) s.write(b);
+    this.pendingBody.length = 0;
+    this.pendingBytes = 0;
+    const ok = s.write(CRLF.subarray(0, 0));
+    s.uncork();
+    if (!ok) this.upstreamBlocked = true;
+    if (this.reqDone) this.setReadDeadline();
+    else this.setDeadline(Deadline.ClientBody, this.owner.snapshot().timeouts.clientBodyMs);
+    if (this.paused && !this.upstreamBlocked) this.resumeClient();
+  };
+
+  /**
+   * Takes request-body bytes from buf[off..end): forwards them upstream (or
+   * holds them until connected). Returns where the body ended in buf, or -1
+   * when the body was invalid and the exchange has been failed.
+   */
+  private consumeBody(buf: Buffer, off: number, end: number): number {
+    let n: number;
+    if (this.reqKind === Body.Length) {
+      n = Math.min(end - off, this.reqRemaining);
+      this.reqRemaining -= n;
+      if (this.reqRemaining === 0) this.reqDone = true;
+    } else {
+      const scanner = this.reqScanner!;
+      n = scanner.scan(buf, off, end);
+      if (scanner.error) {
+        this.failExchange(400, scanner.error.message, false);
+        return -1;
+      }
+      if (scanner.done) this.reqDone = true;
+      const maxBody = this.owner.snapshot().limits.maxBodyBytes;
+      if (maxBody > 0 && this.reqBodyBytes + n > maxBody) {
+        this.failExchange(413, 'request body too large', false);
+        return -1;
+      }
+    }
+    this.reqBodyBytes += n;
+    if (n > 0) {
+      const slice = n === buf.length ? buf : buf.subarray(off, off + n);
+      if (this.phase === Phase.Exchange && this.conn) {
+        if (!this.conn.socket.write(slice)) {
+          this.upstreamBlocked = true;
+          this.pauseClient();
+          this.setDeadline(Deadline.Write, this.route!.writeTimeoutMs);
+        } else if (!this.reqDone) {
+          this.setDeadline(Deadline.ClientBody, this.owner.snapshot().timeouts.clientBodyMs);
+        }
+      } else {
+        this.pendingBody.push(slice);
+        this.pendingBytes += n;
+        if (this.pendingBytes > PENDING_BODY_LIMIT) this.pauseClient();
+      }
+    }
+    if (this.reqDone && this.phase === Phase.Exchange && !this.upstreamBlocked) this.setReadDeadline();
+    return off + n;
+  }
+
+  // ---- upstream side ----------------------------------------------------------
+
+  onUpstreamDrain(): void {
+    if (!this.upstreamBlocked) return;
+    this.upstreamBlocked = false;
+    if (this.phase === Phase.Tunnel) {
+      this.resumeClient();
+      return;
+    }
+    if (this.reqDone) this.setReadDeadline();
+    else this.setDeadline(Deadline.ClientBody, this.owner.snapshot().timeouts.clientBodyMs);
+    if (this.paused) this.resumeClient();
+  }
+
+  onUpstreamData(chunk: Buffer): void {
+    if (this.phase === Phase.Tunnel) {
+      this.setDeadline(Deadline.TunnelIdle, this.route!.group.config.timeouts.idleMs);
+      if (!this.socket.write(chunk)) this.conn!.socket.pause();
+      return;
+    }
+    if (this.phase !== Phase.Exchange) return;
+    if (this.upstreamFirstByteMs < 0) this.upstreamFirstByteMs = performance.now() - this.upstreamStartedAt;
+    if (this.resHead === undefined) {
+      this.onResponseHeadBytes(chunk);
+      return;
+    }
+    this.forwardResponseBody(chunk, 0, chunk.length);
+  }
+
+  private onResponseHeadBytes(chunk: Buffer): void {
+    let buf: Buffer;
+    if (this.resBuf === undefined) buf = chunk;
+    else buf = Buffer.concat([this.resBuf, chunk]);
+    let off = 0;
+    const head = this.head!;
+    for (;;) {
+      const r = parseResponseHead(buf, off, buf.length, this.owner.snapshot().limits, head.method);
+      if (r === null) {
+        this.resBuf = off === 0 ? buf : buf.subarray(off);
+        return;
+      }
+      if (isParseError(r)) {
+        this.resReusable = false;
+        this.failExchange(502, 'invalid response from upstream', false);
+        return;
+      }
+      if (r.status < 200) {
+        if (r.status === 101) {
+          if (head.upgrade === undefined) {
+            this.resReusable = false;
+            this.failExchange(502, 'upstream switched protocols without an upgrade request', false);
+            return;
+          }
+          this.startTunnel(buf, off, r);
+          return;
+        }
+        // Interim responses (100 Continue, 103 Early Hints) go to the client as received.
+        this.writeClient(buf.subarray(off, off + r.headBytes));
+        off += r.headBytes;
+        if (off >= buf.length) {
+          this.resBuf = undefined;
+          return;
+        }
+        continue;
+      }
+      this.resBuf = undefined;
+      this.startResponse(r, buf, off + r.headBytes);
+      return;
+    }
+  }
+
+  private startResponse(r: ResponseHead, buf: Buffer, bodyOff: number): void {
+    this.resHead = r;
+    this.status = r.status;
+    const head = this.head!;
+    const route = this.route!;
+    let framing: 'keep' | 'chunk' | 'none' = 'keep';
+    switch (r.bodyKind) {
+      case 'none': this.resKind = Body.None; break;
+      case 'length': this.resKind = Body.Length; this.resRemaining = r.contentLength; break;
+      case 'chunked':
+        this.resKind = Body.Chunked;
+        if (this.resScanner) this.resScanner.reset();
+        else this.resScanner = new ChunkedScanner();
+        break;
+      case 'close':
+        this.resReusable = false;
+        if (head.versionMinor === 1) {
+          this.resKind = Body.Rechunk;
+          framing = 'chunk';
+        } else {
+          this.resKind = Body.Close;
+          this.clientKeepAlive = false;
+        }
+        break;
+    }
+    if (!r.keepAlive) this.resReusable = false;
+    if (!this.reqDone) this.clientKeepAlive = false; // answered before the body ended: the rest cannot be resynced
+
+    let headers = r.headers;
+    const chain = route.middleware;
+    if (!route.responseRules.empty || chain.length > 0) {
+      const res: ResponseContext = { status: r.status, headers: headers.slice() };
+      route.responseRules.apply(res.headers);
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const mw = chain[i]!;
+        if (!mw.onResponseHead) continue;
+        try {
+          mw.onResponseHead(this.ctx!, res);
+        } catch (err) {
+          return this.middlewareFailed(mw.name, err);
+        }
+      }
+      headers = res.headers;
+      this.status = res.status;
+    }
+    const out = buildClientHead(this.status, r.reason, headers, r.connectionTokens, this.resKind === Body.None ? 'keep' : framing, this.clientKeepAlive, undefined);
+    const s = this.socket;
+    s.cork();
+    s.write(out, 'latin1');
+    this.bytesOut += out.length;
+    if (this.resKind === Body.None) {
+      s.uncork();
+      if (bodyOff < buf.length) this.resReusable = false; // bytes after a bodyless response: never reuse
+      this.finishExchange();
+      return;
+    }
+    if (bodyOff < buf.length) this.forwardResponseBody(buf, bodyOff, buf.length);
+    s.uncork();
+  }
+
+  private forwardResponseBody(buf: Buffer, off: number, end: number): void {
+    let n: number;
+    let done = false;
+    switch (this.resKind) {
+      case Body.Length:
+        n = Math.min(end - off, this.resRemaining);
+        this.resRemaining -= n;
+        done = this.resRemaining === 0;
+        if (off + n < end) this.resReusable = false;
+        break;
+      case Body.Chunked: {
+        const scanner = this.resScanner!;
+        n = scanner.scan(buf, off, end);
+        if (scanner.error) {
+          // Framing broke mid-body: the client's response cannot be completed.
+          this.abortBoth();
+          return;
+        }
+        done = scanner.done;
+        if (done && off + n < end) this.resReusable = false;
+        break;
+      }
+      default:
+        n = end - off;
+    }
+    if (n > 0) {
+      const slice = off === 0 && n === buf.length ? buf : buf.subarray(off, off + n);
+      let ok: boolean;
+      if (this.resKind === Body.Rechunk) {
+        this.socket.cork();
+        this.socket.write(n.toString(16) + '\r\n', 'latin1');
+        this.socket.write(slice);
+        ok = this.socket.write(CRLF);
+        this.socket.uncork();
+      } else {
+        ok = this.socket.write(slice);
+      }
+      this.bytesOut += n;
+      if (!ok && !done) {
+        this.conn!.socket.pause();
+        this.setDeadline(Deadline.Write, this.route!.writeTimeoutMs);
+      } else if (!done) {
+        this.setReadDeadline();
+      }
+    }
+    if (done) this.finishExchange();
+  }
+
+  onUpstreamClose(error: Error | undefined): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) this.route!.group.release(conn, false);
+    if (this.phase === Phase.Tunnel) {
+      this.socket.end();
+      return;
+    }
+    if (this.phase !== Phase.Exchange) return;
+    if (this.resHead === undefined) {
+      // Reset before any response byte. A reused keep-alive connection may
+      // have been closed by the upstream as we sent: retry once on a fresh
+      // one when the request has no body (nothing of it can be lost).
+      if (this.connReused && !this.retried && this.reqKind === Body.None && this.resBuf === undefined) {
+        this.retried = true;
+        this.phase = Phase.Dispatch;
+        this.connectUpstream();
+        return;
+      }
+      this.failExchange(502, error ? 'upstream connection reset' : 'upstream closed the connection before answering', false);
+      return;
+    }
+    if (this.resKind === Body.Close || this.resKind === Body.Rechunk) {
+      if (this.resKind === Body.Rechunk) this.socket.write(LAST_CHUNK);
+      this.finishExchange();
+      return;
+    }
+    // Truncated body: the only honest signal left is to close the client connection.
+    this.abortBoth();
+  }
+
+  private startTunnel(buf: Buffer, off: number, r: ResponseHead): void {
+    this.status = 101;
+    this.phase = Phase.Tunnel;
+    const out = buildClientHead(101, r.reason, r.headers, [], 'keep', true, undefined);
+    // buildClientHead drops Upgrade/Connection as hop-by-hop; a 101 must carry them.
+    const up = r.upgrade ?? 'websocket';
+    const head101 = out.slice(0, -2) + 'upgrade: ' + up + '\r\nconnection: upgrade\r\n\r\n';
+    this.socket.write(head101, 'latin1');
+    const rest = off + r.headBytes;
+    if (rest < buf.length) this.socket.write(buf.subarray(rest));
+    // Bytes the client sent after its upgrade request belong to the tunnel.
+    if (this.input !== undefined && this.inputOff < this.input.length) {
+      this.conn!.socket.write(this.input.subarray(this.inputOff));
+      this.input = undefined;
+      this.inputOff = 0;
+    }
+    this.socket.setTimeout(0);
+    this.setDeadline(Deadline.TunnelIdle, this.route!.group.config.timeouts.idleMs);
+    this.resumeClient();
+  }
+
+  private tunnelToUpstream(chunk: Buffer): void {
+    const conn = this.conn;
+    if (!conn) return;
+    this.setDeadline(Deadline.TunnelIdle, this.route!.group.config.timeouts.idleMs);
+    if (!conn.socket.write(chunk)) {
+      this.upstreamBlocked = true;
+      this.pauseClient();
+    }
+  }
+
+  // ---- endings ----------------------------------------------------------------
+
+  /** The response is complete: return the upstream connection if clean, then serve the next request. */
+  private finishExchange(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) {
+      const reusable = this.resReusable && this.reqDone && !conn.closed;
+      conn.owner = undefined;
+      this.route!.group.release(conn, reusable);
+    }
+    this.endExchange();
+  }
+
+  /** Ends the current exchange (any outcome): log, then next request or close. */
+  private endExchange(): void {
+    this.finishRecord();
+    if (!this.clientKeepAlive || this.owner.draining) {
+      this.phase = Phase.Closed;
+      this.deadlineKind = Deadline.None;
+      this.socket.end();
+      this.owner.sessionClosed(this);
+      return;
+    }
+    this.resetExchange();
+    this.phase = Phase.Head;
+    this.setDeadline(Deadline.Idle, this.owner.snapshot().timeouts.clientIdleMs);
+    if (this.input !== undefined && this.inputOff < this.input.length) this.processInput();
+    else if (this.paused) this.resumeClient();
+  }
+
+  /** Fails the current request with `status` if no response byte went out yet; else closes. */
+  private failExchange(status: number, detail: string, destroyUpstream: boolean): void {
+    if (this.phase === Phase.Closed) return;
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) this.route!.group.release(conn, false);
+    void destroyUpstream;
+    if (this.resHead !== undefined || this.phase === Phase.Tunnel) {
+      this.abortClient();
+      return;
+    }
+    this.status = status;
+    this.clientKeepAlive = false;
+    this.writeClient(errorResponse(status, this.requestId, false, undefined, detail));
+    this.endExchange();
+  }
+
+  private respondErrorAndClose(status: number, detail: string): void {
+    this.status = status;
+    this.clientKeepAlive = false;
+    this.writeClient(errorResponse(status, this.requestId, false, undefined, detail));
+    this.endExchange();
+  }
+
+  /** A proxy-generated answer (404/405) that keeps the connection when the request had no body. */
+  private respondLocal(status: number, headers: string[] | undefined, detail: string): void {
+    this.status = status;
+    if (!this.reqDone) this.clientKeepAlive = false;
+    this.writeClient(errorResponse(status, this.requestId, this.clientKeepAlive, headers, detail));
+    this.endExchange();
+  }
+
+  private abortBoth(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) this.route!.group.release(conn, false);
+    this.abortClient();
+  }
+
+  private abortClient(): void {
+    this.finishRecordOnce();
+    this.socket.destroy();
+    this.onClientClose();
+  }
+
+  private writeClient(data: Buffer): void {
+    this.bytesOut += data.length;
+    this.socket.write(data);
+  }
+
+  private recorded = false;
+
+  private finishRecordOnce(): void {
+    if (!this.recorded) this.finishRecord();
+  }
+
+  private finishRecord(): void {
+    if (this.recorded) return;
+    this.recorded = true;
+    const route = this.route;
+    const ctx = this.ctx;
+    if (route && ctx) {
+      for (const mw of route.middleware) {
+        if (!mw.onDone) continue;
+        try { mw.onDone(ctx, this.status); } catch { /* accounting must not fail a finished request */ }
+      }
+    }
+    if (!this.owner.accessLogEnabled) return;
+    const head = this.head;
+    this.owner.exchangeDone({
+      time: Date.now(),
+      requestId: this.requestId,
+      clientAddress: this.clientAddress,
+      clientPort: this.clientPort,
+      method: head?.method ?? '-',
+      uri: head?.target ?? '-',
+      protocol: head ? (head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0') : '-',
+      status: this.status,
+      bytesSent: this.bytesOut,
+      bytesReceived: this.bytesIn,
+      requestTimeMs: performance.now() - this.startedAt,
+      upstreamAddress: this.upstreamAddress,
+      upstreamConnectMs: this.upstreamConnectMs,
+      upstreamResponseMs: this.upstreamFirstByteMs,
+      route: route?.name ?? '-',
+      headers: head?.headers ?? [],
+      tlsSni: '',
+      locals: ctx?.locals,
+    });
+  }
+
+  private resetExchange(): void {
+    this.head = undefined;
+    this.route = undefined;
+    this.ctx = undefined;
+    this.reqKind = Body.None;
+    this.reqRemaining = 0;
+    this.reqBodyBytes = 0;
+    this.reqDone = true;
+    this.pendingBody.length = 0;
+    this.pendingBytes = 0;
+    this.connReused = false;
+    this.retried = false;
+    this.upstreamBlocked = false;
+    this.resBuf = undefined;
+    this.resHead = undefined;
+    this.resKind = Body.None;
+    this.resReusable = true;
+    this.upstreamConnectMs = -1;
+    this.upstreamFirstByteMs = -1;
+    this.bytesIn = 0;
+    this.bytesOut = 0;
+    this.status = 0;
+    this.upstreamAddress = '-';
+    this.recorded = false;
+  }
+
+  // ---- flow control and deadlines ----------------------------------------------
+
+  private pauseClient(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resumeClient(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  private setDeadline(kind: Deadline, ms: number): void {
+    if (ms <= 0) {
+      this.deadlineKind = Deadline.None;
+      return;
+    }
+    this.deadlineKind = kind;
+    this.deadline = Date.now() + ms;
+  }
+
+  private setReadDeadline(): void {
+    this.setDeadline(Deadline.UpstreamRead, this.route!.readTimeoutMs);
+  }
+}

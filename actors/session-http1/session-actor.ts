@@ -1,0 +1,114 @@
+/**
+ * The HTTP/1.1 session actor of one worker: owns every Http1Session on the
+ * thread, the current ProxySnapshot, and the deadline sweeper. Socket events
+ * drive the sessions directly (I/O is this actor's other inbox); control
+ * messages (reload, drain) arrive through the mailbox.
+ * Takes: session.swap-snapshot, session.drain. Sends: access records to the logger sink.
+ */
+import type { Actor, ActorContext } from '../../src/kernel/actor.js';
+import type { ErrorRecord } from '../../src/kernel/errors.js';
+import type { AccessRecord } from './access-record.js';
+import { Http1Session, type SessionOwner } from './http1-session.js';
+import type { ProxySnapshot } from './proxy-snapshot.js';
+
+export type SessionMessage =
+  | { readonly kind: 'session.swap-snapshot'; readonly snapshot: ProxySnapshot }
+  | { readonly kind: 'session.drain' };
+
+/** Deadline resolution: timeouts are seconds long, a 100 ms sweep keeps them within 10%. */
+const SWEEP_MS = 100;
+
+export interface SessionStats {
+  connections: number;
+  connectionsTotal: number;
+  requestsTotal: number;
+}
+
+export class SessionActor implements Actor<SessionMessage>, SessionOwner {
+  private current: ProxySnapshot;
+  private readonly sessions = new Set<Http1Session>();
+  private readonly sweeper: NodeJS.Timeout;
+  private requestCounter = 0;
+  private idCounter = 0;
+  private connectionsTotal = 0;
+  draining = false;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(snapshot: ProxySnapshot, private readonly requestIdPrefix: string, readonly accessLogEnabled: boolean, private readonly sink: (r: AccessRecord) => void) {
+    this.current = snapshot;
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const s of this.sessions) s.checkDeadline(now);
+    }, SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  receive(msg: SessionMessage, _ctx: ActorContext): void {
+    switch (msg.kind) {
+      case 'session.swap-snapshot':
+        this.current = msg.snapshot;
+        return;
+      case 'session.drain':
+        this.startDrain();
+        return;
+    }
+  }
+
+  terminate(_reason: ErrorRecord | undefined): void {
+    clearInterval(this.sweeper);
+    for (const s of this.sessions) s.destroy();
+  }
+
+  /** A detected HTTP/1.x connection: `first` holds the bytes the detector read. */
+  accept(socket: import('node:net').Socket, first: Buffer | undefined, tls: boolean): void {
+    this.connectionsTotal++;
+    const s = new Http1Session(socket, this, socket.remoteAddress ?? '-', socket.remotePort ?? 0, tls, first);
+    if (!s.closed) this.sessions.add(s);
+    if (this.draining) s.closeWhenIdle();
+  }
+
+  /** Stops keep-alive everywhere; resolves when every session has closed or after deadlineMs. */
+  drain(deadlineMs: number): Promise<void> {
+    this.startDrain();
+    if (this.sessions.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        for (const s of this.sessions) s.destroy();
+        resolve();
+      }, deadlineMs);
+      this.drainWaiters.push(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+
+  stats(): SessionStats {
+    return { connections: this.sessions.size, connectionsTotal: this.connectionsTotal, requestsTotal: this.requestCounter };
+  }
+
+  // ---- SessionOwner ----
+
+  snapshot(): ProxySnapshot {
+    return this.current;
+  }
+
+  nextRequestId(): string {
+    return this.requestIdPrefix + (++this.idCounter).toString(36);
+  }
+
+  requestStarted(): void {
+    this.requestCounter++;
+  }
+
+  sessionClosed(session: Http1Session): void {
+    this.sessions.delete(session);
+    if (this.draining && this.sessions.size === 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  exchangeDone(record: AccessRecord): void {
+    this.sink(record);
+  }
+
+  private startDrain(): void {
+    this.draining = true;
+    for (const s of this.sessions) s.closeWhenIdle();
+  }
+}

@@ -1,0 +1,216 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import fs from 'node:fs';
+import type { ErrorRecord } from '../../src/kernel/errors.js';
+import type { UpstreamGroupConfig } from '../../src/config/types.js';
+import type { DnsCache } from './dns-cache.js';
+import { FirstAvailable } from './first-available.js';
+import { KeyHash } from './key-hash.js';
+import { LeastConnections } from './least-connections.js';
+import type { LoadBalancer } from './load-balancer.js';
+import { RoundRobin } from './round-robin.js';
+import { UpstreamConnection, type UpstreamConnectionOwner } from './upstream-connection.js';
+import { UpstreamHost } from './upstream-host.js';
+
+export type AcquireCallback = (error: ErrorRecord | undefined, conn: UpstreamConnection | undefined, reused: boolean) => void;
+
+/** Passive ejection defaults when the group sets none: 5 consecutive connect failures, 10 s out. */
+const DEFAULT_MAX_FAILURES = 5;
+const DEFAULT_COOLDOWN_MS = 10_000;
+
+/** Allocates a cross-worker counter slot for a name (shared memory), see src/kernel/shared-slots.ts. */
+export type SlotAllocator = (name: string) => { array: Int32Array; index: number };
+
+function createBalancer(strategy: UpstreamGroupConfig['strategy']): LoadBalancer {
+  switch (strategy) {
+    case 'round-robin': return new RoundRobin();
+    case 'first': return new FirstAvailable();
+    case 'least-connections': return new LeastConnections();
+    case 'host':
+    case 'sni': return new KeyHash();
+  }
+}
+
+interface Waiter {
+  readonly key: string | undefined;
+  readonly owner: UpstreamConnectionOwner;
+  readonly cb: AcquireCallback;
+  readonly deadline: number;
+}
+
+/**
+ * A named upstream group in one worker: its hosts, its load balancer and its
+ * keep-alive pools. acquire() hands out a connection (idle one first, else a
+ * new connect), retrying other hosts on connect failure up to `retries`.
+ */
+export class UpstreamGroup {
+  readonly hosts: UpstreamHost[];
+  private readonly balancer: LoadBalancer;
+  private active = 0;
+  private readonly waiters: Waiter[] = [];
+  private readonly tlsOptions: tls.ConnectionOptions | undefined;
+  connectFailures = 0;
+
+  constructor(readonly name: string, readonly config: UpstreamGroupConfig, private readonly dns: DnsCache, slots: SlotAllocator) {
+    this.hosts = config.hosts.map((h, i) => {
+      const slot = slots(`upstream:${name}:${h.host}:${h.port}`);
+      return new UpstreamHost(name, i, h.host, h.port, h.weight, slot.array, slot.index);
+    });
+    this.balancer = createBalancer(config.strategy);
+    const t = config.tls;
+    if (t && t.enabled) {
+      this.tlsOptions = {
+        rejectUnauthorized: !t.insecure,
+        ...(t.caFile ? { ca: fs.readFileSync(t.caFile) } : {}),
+        ...(t.certFile ? { cert: fs.readFileSync(t.certFile) } : {}),
+        ...(t.keyFile ? { key: fs.readFileSync(t.keyFile) } : {}),
+        ...(t.servername ? { servername: t.servername } : {}),
+        ALPNProtocols: ['http/1.1'],
+      };
+    }
+  }
+
+  /** Idle + active connections over all hosts: the pool's reuse ratio is reuses / requests. */
+  stats(): { name: string; active: number; idle: number; requests: number; reuses: number; connects: number; connectFailures: number; hosts: Array<{ address: string; active: number; activeAllWorkers: number; idle: number; ejected: boolean }> } {
+    let idle = 0, requests = 0, reuses = 0, connects = 0;
+    const now = Date.now();
+    const hosts = this.hosts.map((h) => {
+      idle += h.idle.length; requests += h.requestsTotal; reuses += h.reusesTotal; connects += h.connectsTotal;
+      return { address: h.address, active: h.active, activeAllWorkers: h.activeAllWorkers, idle: h.idle.length, ejected: !h.isAvailable(now) };
+    });
+    return { name: this.name, active: this.active, idle, requests, reuses, connects, connectFailures: this.connectFailures, hosts };
+  }
+
+  /**
+   * Gets a connection for one request. `cb` runs exactly once. Errors:
+   * 'upstream.unavailable' (503, every host ejected or tried),
+   * 'upstream.connect-failed' (502), 'upstream.connect-timeout' (504),
+   * 'upstream.pool-exhausted' (503, waited connectMs for a free slot).
+   */
+  acquire(key: string | undefined, owner: UpstreamConnectionOwner, cb: AcquireCallback): void {
+    const max = this.config.pool.maxConnections;
+    if (max > 0 && this.active >= max) {
+      this.waiters.push({ key, owner, cb, deadline: Date.now() + this.config.timeouts.connectMs });
+      return;
+    }
+    this.attempt(key, owner, cb, undefined, undefined);
+  }
+
+  /**
+   * Returns a connection after its exchange. Only a connection whose request
+   * and response were both framed completely (`reusable`) goes back to the
+   * idle list; anything else is destroyed, never reused.
+   */
+  release(conn: UpstreamConnection, reusable: boolean): void {
+    this.active--;
+    conn.host.released();
+    const host = conn.host;
+    if (reusable && !conn.closed && host.idle.length < this.config.pool.maxIdle) {
+      conn.park(this.config.pool.idleTimeoutMs);
+      host.idle.push(conn);
+    } else {
+      conn.owner = undefined;
+      conn.destroy();
+    }
+    this.serveWaiter();
+  }
+
+  closeIdle(): void {
+    for (const h of this.hosts) h.closeIdle();
+  }
+
+  private serveWaiter(): void {
+    const now = Date.now();
+    while (this.waiters.length > 0) {
+      const w = this.waiters.shift()!;
+      if (w.deadline < now) {
+        w.cb({ code: 'upstream.pool-exhausted', status: 503, message: `no free connection to upstream '${this.name}' within ${this.config.timeouts.connectMs} ms`, retryable: true, source: `upstream:${this.name}` }, undefined, false);
+        continue;
+      }
+      this.attempt(w.key, w.owner, w.cb, undefined, undefined);
+      return;
+    }
+  }
+
+  private attempt(key: string | undefined, owner: UpstreamConnectionOwner, cb: AcquireCallback, tried: Set<UpstreamHost> | undefined, lastError: ErrorRecord | undefined): void {
+    const now = Date.now();
+    const host = this.balancer.pick(this.hosts, now, tried, key);
+    if (!host) {
+      cb(lastError ?? { code: 'upstream.unavailable', status: 503, message: `no available host in upstream '${this.name}'`, retryable: true, source: `upstream:${this.name}` }, undefined, false);
+      return;
+    }
+    // Reuse the most recently parked connection; closed ones are dropped as found.
+    while (host.idle.length > 0) {
+      const conn = host.idle.pop()!;
+      if (conn.closed) continue;
+      conn.claim(owner);
+      this.active++;
+      host.acquired();
+      host.reusesTotal++;
+      cb(undefined, conn, true);
+      return;
+    }
+    this.active++;
+    host.acquired();
+    this.connect(host, owner, (err, conn) => {
+      if (conn) {
+        host.consecutiveFailures = 0;
+        cb(undefined, conn, false);
+        return;
+      }
+      this.active--;
+      host.released();
+      this.connectFailures++;
+      host.consecutiveFailures++;
+      const maxFailures = this.config.passive?.maxFailures ?? DEFAULT_MAX_FAILURES;
+      if (host.consecutiveFailures >= maxFailures) host.ejectedUntil = Date.now() + (this.config.passive?.cooldownMs ?? DEFAULT_COOLDOWN_MS);
+      const t = tried ?? new Set<UpstreamHost>();
+      t.add(host);
+      if (t.size <= this.config.retries) this.attempt(key, owner, cb, t, err);
+      else cb(err, undefined, false);
+    });
+  }
+
+  private connect(host: UpstreamHost, owner: UpstreamConnectionOwner, cb: (err: ErrorRecord | undefined, conn: UpstreamConnection | undefined) => void): void {
+    const timeouts = this.config.timeouts;
+    const source = `upstream:${this.name}`;
+    this.dns.resolve(host.hostname, timeouts.resolveMs, (dnsErr, ip) => {
+      if (dnsErr) {
+        cb({ code: 'upstream.resolve-failed', status: 502, message: `cannot resolve ${host.hostname}: ${dnsErr.message}`, retryable: true, source, context: { upstream: host.address } }, undefined);
+        return;
+      }
+      host.connectsTotal++;
+      const socket = this.tlsOptions
+        ? tls.connect({ ...this.tlsOptions, host: ip, port: host.port, servername: this.tlsOptions.servername ?? (net.isIP(host.hostname) ? undefined : host.hostname) })
+        : net.connect({ host: ip, port: host.port, noDelay: true });
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        socket.destroy();
+        cb({ code: 'upstream.connect-timeout', status: 504, message: `connecting to ${host.address} timed out after ${timeouts.connectMs} ms`, retryable: true, source, context: { upstream: host.address } }, undefined);
+      }, timeouts.connectMs);
+      const onError = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        cb({ code: 'upstream.connect-failed', status: 502, message: `cannot connect to ${host.address}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, retryable: true, source, context: { upstream: host.address } }, undefined);
+      };
+      socket.once('error', onError);
+      socket.once(this.tlsOptions ? 'secureConnect' : 'connect', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.removeListener('error', onError);
+        if (this.tlsOptions) socket.setNoDelay(true);
+        const conn = new UpstreamConnection(socket, host, (c) => {
+          const i = c.host.idle.indexOf(c);
+          if (i >= 0) c.host.idle.splice(i, 1);
+        });
+        conn.claim(owner);
+        cb(undefined, conn);
+      });
+    });
+  }
+}

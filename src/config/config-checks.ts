@@ -1,0 +1,253 @@
+/**
+ * Rules JSON Schema cannot express: names that must refer to something
+ * defined elsewhere in the config, files that must be readable, and
+ * combinations of keys (a stream listener needs an upstream, h2 needs TLS,
+ * two listeners cannot share an address and port). Runs on the normalized
+ * config; `raw` is the tree before defaults, for "was this key written?".
+ */
+
+import { accessSync, constants, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { unknownAccessLogVariables, ACCESS_LOG_VARIABLES } from './access-log-variables.js';
+import { childPointer, pointerSegments, type ConfigIssue } from './config-error.js';
+import { didYouMean } from './did-you-mean.js';
+import { UNRESOLVED_CERTIFICATE } from './normalize-config.js';
+import { checkRoutePaths } from './route-path-checks.js';
+import type { ListenerConfig, ZproxyConfig } from './types.js';
+
+export interface CheckResult {
+  /** Names or files that point at nothing (ConfigError code 'config.reference'). */
+  references: ConfigIssue[];
+  /** Contradictory or unsafe combinations (ConfigError code 'config.invalid'). */
+  invalid: ConfigIssue[];
+}
+
+export function checkConfig(config: ZproxyConfig, raw: unknown): CheckResult {
+  const result: CheckResult = { references: [], invalid: [] };
+  checkServer(config, result);
+  checkListeners(config, raw, result);
+  checkBindConflicts(config, result);
+  checkUpstreams(config, result);
+  checkRoutes(config, result);
+  checkMiddleware(config, result);
+  checkLogging(config, result);
+  checkAdmin(config, result);
+  return result;
+}
+
+function checkServer({ server }: ZproxyConfig, result: CheckResult): void {
+  if (server.watchdog.heartbeatIntervalMs >= server.watchdog.hangTimeoutMs) {
+    result.invalid.push({ path: '/server/watchdog/heartbeatIntervalMs', message: `${server.watchdog.heartbeatIntervalMs} must be less than hangTimeoutMs (${server.watchdog.hangTimeoutMs}), or every worker looks hung` });
+  }
+  if (server.restart.backoffMaxMs < server.restart.backoffInitialMs) {
+    result.invalid.push({ path: '/server/restart/backoffMaxMs', message: `${server.restart.backoffMaxMs} must be at least backoffInitialMs (${server.restart.backoffInitialMs})` });
+  }
+}
+
+function checkListeners(config: ZproxyConfig, raw: unknown, result: CheckResult): void {
+  const firstByName = new Map<string, number>();
+  config.listeners.forEach((listener, i) => {
+    const at = `/listeners/${i}`;
+    const earlier = firstByName.get(listener.name);
+    if (earlier === undefined) firstByName.set(listener.name, i);
+    else result.invalid.push({ path: `${at}/name`, message: `duplicate listener name ${JSON.stringify(listener.name)} (also /listeners/${earlier}/name)` });
+    if (listener.mode === 'stream') checkStreamListener(config, listener, at, valueAt(raw, `${at}/protocols`) !== undefined, result);
+    else checkHttpListener(listener, at, result);
+    checkListenerTls(listener, at, result);
+  });
+}
+
+function checkStreamListener(config: ZproxyConfig, listener: ListenerConfig, at: string, protocolsWritten: boolean, result: CheckResult): void {
+  if (protocolsWritten) result.invalid.push({ path: `${at}/protocols`, message: 'is only for http listeners (this listener has mode "stream")' });
+  const hasSni = Object.keys(listener.sni).length > 0;
+  if (listener.upstream === undefined && !hasSni) {
+    result.invalid.push({ path: `${at}/upstream`, message: 'is required for a stream listener (or sni, to choose the upstream by server name)' });
+  }
+  if (listener.upstream !== undefined && hasSni) {
+    result.invalid.push({ path: `${at}/sni`, message: 'cannot be combined with upstream: give one upstream, or sni (and defaultUpstream)' });
+  }
+  if (hasSni && listener.tls === undefined) result.invalid.push({ path: `${at}/sni`, message: 'needs tls: the server name comes from the TLS ClientHello' });
+  if (listener.defaultUpstream !== undefined && !hasSni) result.invalid.push({ path: `${at}/defaultUpstream`, message: 'is only used with sni' });
+  if (listener.upstream !== undefined) checkUpstreamName(config, listener.upstream, `${at}/upstream`, result);
+  for (const [serverName, group] of Object.entries(listener.sni)) checkUpstreamName(config, group, childPointer(`${at}/sni`, serverName), result);
+  if (listener.defaultUpstream !== undefined) checkUpstreamName(config, listener.defaultUpstream, `${at}/defaultUpstream`, result);
+}
+
+function checkHttpListener(listener: ListenerConfig, at: string, result: CheckResult): void {
+  for (const key of ['upstream', 'defaultUpstream'] as const) {
+    if (listener[key] !== undefined) result.invalid.push({ path: `${at}/${key}`, message: 'is only for stream listeners; http listeners send requests by routes' });
+  }
+  if (Object.keys(listener.sni).length > 0) result.invalid.push({ path: `${at}/sni`, message: 'is only for stream listeners; http listeners send requests by routes' });
+  if (listener.protocols.includes('h2') && listener.tls === undefined) {
+    result.invalid.push({ path: `${at}/protocols`, message: '"h2" needs tls (HTTP/2 is negotiated by ALPN)', hint: 'add tls, or use "h2c" for cleartext HTTP/2' });
+  }
+}
+
+function checkListenerTls(listener: ListenerConfig, at: string, result: CheckResult): void {
+  const tls = listener.tls;
+  if (tls === undefined) return;
+  if (tls.passthrough) {
+    if (listener.mode !== 'stream') result.invalid.push({ path: `${at}/tls/passthrough`, message: 'is only for stream listeners: an http listener must terminate TLS to read requests' });
+    if (tls.certificates.length > 0) result.invalid.push({ path: `${at}/tls/certificates`, message: 'are not used with passthrough: TLS is terminated by the upstream' });
+    return;
+  }
+  if (tls.certificates.length === 0) {
+    result.invalid.push({ path: `${at}/tls/certificates`, message: 'is required unless passthrough is true' });
+    return;
+  }
+  if (tls.defaultCertificate === UNRESOLVED_CERTIFICATE) {
+    result.invalid.push({ path: `${at}/tls/defaultCertificate`, message: `must be an index below ${tls.certificates.length} or one of the certificates' serverNames` });
+  }
+  tls.certificates.forEach((certificate, c) => {
+    checkReadableFile(certificate.certFile, `${at}/tls/certificates/${c}/certFile`, result);
+    checkReadableFile(certificate.keyFile, `${at}/tls/certificates/${c}/keyFile`, result);
+  });
+}
+
+const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '']);
+
+/** Two binds conflict on the same port when the addresses are equal or either is a wildcard (EADDRINUSE). */
+function checkBindConflicts(config: ZproxyConfig, result: CheckResult): void {
+  const binds: Array<{ what: string; path: string; address: string; port: number }> = [];
+  config.listeners.forEach((l, i) => binds.push({ what: `listener ${JSON.stringify(l.name)}`, path: `/listeners/${i}/port`, address: l.address, port: l.port }));
+  if (config.admin.enabled) binds.push({ what: 'the admin API', path: '/admin/port', address: config.admin.address, port: config.admin.port });
+  if (config.demo.enabled) binds.push({ what: 'the demo server', path: '/demo/port', address: config.demo.address, port: config.demo.port });
+  for (let b = 1; b < binds.length; b++) {
+    const bind = binds[b];
+    if (bind.port === 0) continue; // ephemeral: the kernel picks distinct ports
+    const clash = binds.slice(0, b).find((other) => other.port === bind.port && (other.address === bind.address || WILDCARD_ADDRESSES.has(other.address) || WILDCARD_ADDRESSES.has(bind.address)));
+    if (clash !== undefined) {
+      result.invalid.push({ path: bind.path, message: `${formatBind(bind.address, bind.port)} is already used by ${clash.what} (${clash.path})` });
+    }
+  }
+}
+
+function formatBind(address: string, port: number): string {
+  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function checkUpstreams(config: ZproxyConfig, result: CheckResult): void {
+  for (const group of Object.values(config.upstreams)) {
+    const at = childPointer('/upstreams', group.name);
+    group.hosts.forEach((host, h) => {
+      if (host.port < 1 || host.port > 65535) result.invalid.push({ path: `${at}/hosts/${h}`, message: `port ${host.port} in ${JSON.stringify(host.address)} must be from 1 to 65535` });
+    });
+    const tls = group.tls;
+    if (tls !== undefined) {
+      if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+        const missing = tls.certFile === undefined ? 'certFile' : 'keyFile';
+        result.invalid.push({ path: `${at}/tls/${missing}`, message: 'is required: client certificates need both certFile and keyFile' });
+      }
+      for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+        const file = tls[key];
+        if (file !== undefined) checkReadableFile(file, `${at}/tls/${key}`, result);
+      }
+    }
+    if (group.healthCheck !== undefined && group.healthCheck.timeoutMs > group.healthCheck.intervalMs) {
+      result.invalid.push({ path: `${at}/healthCheck/timeoutMs`, message: `${group.healthCheck.timeoutMs} must not exceed intervalMs (${group.healthCheck.intervalMs})` });
+    }
+  }
+}
+
+function checkRoutes(config: ZproxyConfig, result: CheckResult): void {
+  const firstByName = new Map<string, number>();
+  config.routes.forEach((route, i) => {
+    const at = `/routes/${i}`;
+    const earlier = firstByName.get(route.name);
+    if (earlier === undefined) firstByName.set(route.name, i);
+    else result.invalid.push({ path: `${at}/name`, message: `duplicate route name ${JSON.stringify(route.name)} (also /routes/${earlier})` });
+    checkUpstreamName(config, route.upstream, `${at}/upstream`, result);
+    route.middleware.forEach((name, m) => {
+      if (config.middleware[name] !== undefined) return;
+      const defined = Object.keys(config.middleware);
+      result.references.push({
+        path: `${at}/middleware/${m}`,
+        message: `middleware ${JSON.stringify(name)} is not defined in /middleware`,
+        hint: didYouMean(name, defined) ?? (defined.length === 0 ? 'no middleware is defined' : `defined: ${defined.join(', ')}`),
+      });
+    });
+    result.invalid.push(...checkRoutePaths(route, at));
+  });
+}
+
+function checkMiddleware(config: ZproxyConfig, result: CheckResult): void {
+  for (const m of Object.values(config.middleware)) {
+    const at = childPointer('/middleware', m.name);
+    switch (m.type) {
+      case 'api-key':
+        if (m.keys.length === 0 && m.keysFile === undefined) result.invalid.push({ path: `${at}/keys`, message: 'is required unless keysFile is given' });
+        if (m.keysFile !== undefined) checkReadableFile(m.keysFile, `${at}/keysFile`, result);
+        break;
+      case 'rate-limit':
+        if (m.backend === 'redis' && m.redis === undefined) result.invalid.push({ path: `${at}/redis`, message: 'is required when backend is "redis"' });
+        break;
+      case 'cors':
+        if (m.credentials && m.origins.includes('*')) {
+          result.invalid.push({ path: `${at}/credentials`, message: 'cannot be true with origin "*": browsers refuse credentialed responses to a wildcard origin (Fetch standard)', hint: 'list the origins' });
+        }
+        break;
+      case 'cache':
+        if (m.maxObjectBytes > m.maxBytes) result.invalid.push({ path: `${at}/maxObjectBytes`, message: `${m.maxObjectBytes} must not exceed maxBytes (${m.maxBytes})` });
+        break;
+      case 'plugin':
+        checkReadableFile(m.module, `${at}/module`, result);
+        break;
+      case 'headers':
+      case 'compression':
+        break;
+    }
+  }
+}
+
+function checkLogging({ logging }: ZproxyConfig, result: CheckResult): void {
+  for (const name of unknownAccessLogVariables(logging.access.format)) {
+    result.invalid.push({
+      path: '/logging/access/format',
+      message: `unknown variable $${name}`,
+      hint: didYouMean(`$${name}`, ACCESS_LOG_VARIABLES.map((v) => `$${v}`)) ?? 'see docs/configuration.md for the variables',
+    });
+  }
+}
+
+function checkAdmin({ admin }: ZproxyConfig, result: CheckResult): void {
+  if (admin.enabled && admin.token === undefined && !isLoopback(admin.address)) {
+    result.invalid.push({ path: '/admin/token', message: `is required when the admin API listens on ${JSON.stringify(admin.address)}, which is not a loopback address` });
+  }
+}
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
+}
+
+function checkUpstreamName(config: ZproxyConfig, name: string, path: string, result: CheckResult): void {
+  if (config.upstreams[name] !== undefined) return;
+  const defined = Object.keys(config.upstreams);
+  result.references.push({
+    path,
+    message: `upstream ${JSON.stringify(name)} is not defined in /upstreams`,
+    hint: didYouMean(name, defined) ?? (defined.length === 0 ? 'no upstream is defined' : `defined: ${defined.join(', ')}`),
+  });
+}
+
+function checkReadableFile(file: string, path: string, result: CheckResult): void {
+  try {
+    if (!statSync(file).isFile()) {
+      result.references.push({ path, message: `${file} is not a file` });
+      return;
+    }
+    accessSync(file, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? error);
+    result.references.push({ path, message: `cannot read ${file}: ${reason}` });
+  }
+}
+
+function valueAt(tree: unknown, pointer: string): unknown {
+  let node = tree;
+  for (const segment of pointerSegments(pointer)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return node;
+}
