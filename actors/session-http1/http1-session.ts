@@ -37,7 +37,7 @@ export interface SessionOwner {
 }
 
 const enum Phase { Head, Dispatch, Exchange, Tunnel, Closed }
-const enum Body { None, Length, Chunked, Close, Rechunk }
+const enum Body { None, Length, Chunked, Close, Rechunk, Dechunk }
 const enum Deadline { None, Header, Idle, ClientBody, UpstreamRead, Write, TunnelIdle }
 
 /** Body bytes held while the upstream connection is being set up; past this the client is paused. */
@@ -81,6 +81,9 @@ export class Http1Session implements UpstreamConnectionOwner {
   private resKind = Body.None;
   private resRemaining = 0;
   private resScanner: ChunkedScanner | undefined;
+  /** Strips chunk framing for HTTP/1.0 clients (created on first use: its onData closure is per session). */
+  private dechunkScanner: ChunkedScanner | undefined;
+  private dechunkWritesOk = true;
   private resReusable = true;
   private clientKeepAlive = true;
   private startedAt = 0;
@@ -405,7 +408,11 @@ export class Http1Session implements UpstreamConnectionOwner {
     const upstreamHead = buildUpstreamHead(head.method, ctx.path, ctx.headers, head.connectionTokens, {
       clientAddress: this.clientAddress,
       proto: this.isTls ? 'https' : 'http',
-      hostOverride: route.hostRewrite,
+      // An absolute-form target's authority replaces Host (RFC 9112 3.2.2), so ctx.host differs
+      // from the field. An HTTP/1.0 request may lack Host, but the HTTP/1.1 request we send must
+      // carry one (RFC 9112 3.2): name the upstream, as nginx's default `Host: $proxy_host` does.
+      hostOverride: route.hostRewrite ?? (ctx.host === undefined ? conn.host.address : ctx.host !== head.host ? ctx.host : undefined),
+      requestHost: ctx.host,
       upgrade: head.upgrade !== undefined,
     });
     const s = conn.socket;
@@ -524,8 +531,9 @@ export class Http1Session implements UpstreamConnectionOwner {
           this.startTunnel(buf, off, r);
           return;
         }
-        // Interim responses (100 Continue, 103 Early Hints) go to the client as received.
-        this.writeClient(buf.subarray(off, off + r.headBytes));
+        // Interim responses (100 Continue, 103 Early Hints) go to the client as received,
+        // except to an HTTP/1.0 client, which must never get a 1xx (RFC 9110 15.2).
+        if (head.versionMinor === 1) this.writeClient(buf.subarray(off, off + r.headBytes));
         off += r.headBytes;
         if (off >= buf.length) {
           this.resBuf = undefined;
@@ -549,6 +557,16 @@ export class Http1Session implements UpstreamConnectionOwner {
       case 'none': this.resKind = Body.None; break;
       case 'length': this.resKind = Body.Length; this.resRemaining = r.contentLength; break;
       case 'chunked':
+        if (head.versionMinor === 0) {
+          // RFC 9112 6.1: no Transfer-Encoding to an HTTP/1.0 client. Send the payload alone,
+          // delimited by closing the connection.
+          this.resKind = Body.Dechunk;
+          framing = 'none';
+          this.clientKeepAlive = false;
+          if (this.dechunkScanner) this.dechunkScanner.reset();
+          else this.dechunkScanner = new ChunkedScanner({ onData: (b, start, end) => this.writeDechunked(b, start, end) });
+          break;
+        }
         this.resKind = Body.Chunked;
         if (this.resScanner) this.resScanner.reset();
         else this.resScanner = new ChunkedScanner();
@@ -584,7 +602,7 @@ export class Http1Session implements UpstreamConnectionOwner {
       headers = res.headers;
       this.status = res.status;
     }
-    const out = buildClientHead(this.status, r.reason, headers, r.connectionTokens, this.resKind === Body.None ? 'keep' : framing, this.clientKeepAlive, undefined);
+    const out = buildClientHead(this.status, r.reason, headers, r.connectionTokens, this.resKind === Body.None ? 'keep' : framing, this.clientKeepAlive, undefined, head.versionMinor);
     const s = this.socket;
     s.cork();
     s.write(out, 'latin1');
@@ -609,6 +627,23 @@ export class Http1Session implements UpstreamConnectionOwner {
         done = this.resRemaining === 0;
         if (off + n < end) this.resReusable = false;
         break;
+      case Body.Dechunk: {
+        const scanner = this.dechunkScanner!;
+        this.dechunkWritesOk = true;
+        n = scanner.scan(buf, off, end); // payload goes out through writeDechunked
+        if (scanner.error) {
+          this.abortBoth();
+          return;
+        }
+        done = scanner.done;
+        if (done && off + n < end) this.resReusable = false;
+        if (done) this.finishExchange();
+        else if (!this.dechunkWritesOk) {
+          this.conn!.socket.pause();
+          this.setDeadline(Deadline.Write, this.route!.writeTimeoutMs);
+        } else this.setReadDeadline();
+        return;
+      }
       case Body.Chunked: {
         const scanner = this.resScanner!;
         n = scanner.scan(buf, off, end);
@@ -645,6 +680,11 @@ export class Http1Session implements UpstreamConnectionOwner {
       }
     }
     if (done) this.finishExchange();
+  }
+
+  private writeDechunked(buf: Buffer, start: number, end: number): void {
+    this.bytesOut += end - start;
+    if (!this.socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end))) this.dechunkWritesOk = false;
   }
 
   onUpstreamClose(error: Error | undefined): void {

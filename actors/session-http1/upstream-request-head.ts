@@ -11,8 +11,15 @@ export interface ForwardingInfo {
   readonly clientAddress: string;
   /** 'http' or 'https': what the client spoke to us. */
   readonly proto: string;
-  /** Host header to send upstream (rewrite), or undefined to keep the client's. */
+  /** Host header to send upstream (rewrite, absolute-form authority), or undefined to keep the Host field. */
   readonly hostOverride: string | undefined;
+  /**
+   * The host the request was routed on: the Host field, or the authority of
+   * an absolute-form target, which replaces Host (RFC 9112 3.2.2). Sent as
+   * X-Forwarded-Host, so the upstream never sees another host there than the
+   * one the route matched.
+   */
+  readonly requestHost: string | undefined;
   /** True for an Upgrade (WebSocket) request: Upgrade and Connection: upgrade are kept. */
   readonly upgrade: boolean;
 }
@@ -73,7 +80,7 @@ export function buildUpstreamHead(method: string, target: string, headers: reado
   if (outHost !== undefined) head += 'host: ' + outHost + '\r\n';
   head += 'x-forwarded-for: ' + (xff === '' ? info.clientAddress : xff + ', ' + info.clientAddress) + '\r\n';
   head += 'x-forwarded-proto: ' + info.proto + '\r\n';
-  if (host !== undefined) head += 'x-forwarded-host: ' + host + '\r\n';
+  if (info.requestHost !== undefined) head += 'x-forwarded-host: ' + info.requestHost + '\r\n';
   head += 'via: ' + VIA + '\r\n';
   if (info.upgrade) {
     const up = findValue(headers, 'upgrade');
@@ -84,10 +91,12 @@ export function buildUpstreamHead(method: string, target: string, headers: reado
 
 /**
  * Builds the response head sent to the client from the upstream's fields:
- * hop-by-hop dropped, framing per `framing`, Via appended, keep-alive decided
- * by the client connection (not by the upstream's).
+ * hop-by-hop dropped, framing per `framing` ('keep' the upstream's framing
+ * fields, 'chunk' replace them by chunked, 'none' drop them: the body ends at
+ * close), Via appended, keep-alive decided by the client connection (not by
+ * the upstream's).
  */
-export function buildClientHead(status: number, reason: string, headers: readonly string[], connectionTokens: readonly string[], framing: 'keep' | 'chunk' | 'none', keepAlive: boolean, requestId: string | undefined): string {
+export function buildClientHead(status: number, reason: string, headers: readonly string[], connectionTokens: readonly string[], framing: 'keep' | 'chunk' | 'none', keepAlive: boolean, requestId: string | undefined, clientVersionMinor = 1): string {
   let head = 'HTTP/1.1 ' + status + ' ' + reason + '\r\n';
   const hasTokens = connectionTokens.length > 0;
   let via = '';
@@ -95,7 +104,7 @@ export function buildClientHead(status: number, reason: string, headers: readonl
     const name = headers[i]!;
     const value = headers[i + 1]!;
     if (isHopByHop(name)) continue;
-    if (framing === 'chunk' && (eqLower(name, 'content-length') || eqLower(name, 'transfer-encoding'))) continue;
+    if (framing !== 'keep' && (eqLower(name, 'content-length') || eqLower(name, 'transfer-encoding'))) continue;
     if (name.length === 3 && eqLower(name, 'via')) {
       via = via === '' ? value : via + ', ' + value;
       continue;
@@ -110,6 +119,8 @@ export function buildClientHead(status: number, reason: string, headers: readonl
   if (framing === 'chunk') head += 'transfer-encoding: chunked\r\n';
   if (requestId !== undefined) head += 'x-request-id: ' + requestId + '\r\n';
   if (!keepAlive) head += 'connection: close\r\n';
+  // An HTTP/1.0 client closes after the response unless it says keep-alive (RFC 9112 9.3).
+  else if (clientVersionMinor === 0) head += 'connection: keep-alive\r\n';
   return head + '\r\n';
 }
 

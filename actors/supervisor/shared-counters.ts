@@ -87,6 +87,12 @@ export class SharedCounters {
     Atomics.add(this.a, slot * SLOT_INT32S + F_OPEN, 1);
     Atomics.add(this.a, slot * SLOT_INT32S + F_ACCEPTED, 1);
   }
+
+  /** Undoes assigned() when the transfer failed and the socket stayed with us. */
+  unassigned(slot: number): void {
+    Atomics.sub(this.a, slot * SLOT_INT32S + F_OPEN, 1);
+    Atomics.sub(this.a, slot * SLOT_INT32S + F_ACCEPTED, 1);
+  }
 }
 
 /** One worker's own slot (worker thread side). */

@@ -14,6 +14,11 @@ export const WATCHDOG_CHECK_MS = 100;
 export interface WatchdogOptions {
   readonly counters: SharedCounters;
   readonly hangTimeoutMs: number;
+  /**
+   * Extra time a starting worker gets: its first beat comes after the thread
+   * boots and loads its modules (~50-150 ms, more on a loaded machine).
+   */
+  readonly startupGraceMs: number;
   /** Slots to watch now (workers alive and not being stopped). */
   readonly watched: () => Iterable<number>;
   /** Called once per hang; the pool terminates and replaces the worker. */
@@ -39,12 +44,13 @@ export class Watchdog {
 
   /** One pass over the watched slots at time nowMs (public for tests with a fixed clock). */
   check(nowMs: number): void {
-    const { counters, hangTimeoutMs } = this.options;
+    const { counters, hangTimeoutMs, startupGraceMs } = this.options;
     for (const slot of this.options.watched()) {
       const state = counters.state(slot);
       if (state === WORKER_STATE.dead) continue;
       const age = counters.heartbeatAgeMs(slot, nowMs);
-      if (age > hangTimeoutMs) {
+      const limit = state === WORKER_STATE.starting && counters.beats(slot) === 0 ? hangTimeoutMs + startupGraceMs : hangTimeoutMs;
+      if (age > limit) {
         // Marked dead first so the next tick does not report the same hang while terminate() runs.
         counters.setState(slot, WORKER_STATE.dead);
         this.options.onHung(slot, age);

@@ -1,16 +1,14 @@
 import type net from 'node:net';
+import type { ZproxyConfig } from '../../src/config/types.js';
 import type { ActorSystem } from '../../src/kernel/actor-system.js';
-import type { RuntimeConfig } from '../supervisor/runtime-config.js';
 
 /**
  * The seam between the runtime (threads, acceptors, supervision) and the
  * HTTP logic. Each worker thread imports one module exporting
  * `createWorkerApp: WorkerAppFactory` and hands it every connection it owns.
- *
- * TODO(lead): when src/config/types.ts lands, replace RuntimeConfig by
- * ZproxyConfig here (ZproxyConfig is structurally a RuntimeConfig).
+ * Added to the brief's shape: WorkerAppContext.appData, WorkerApp.prepareReload.
  */
-export type ZproxyConfig = RuntimeConfig;
+export type { ZproxyConfig };
 
 export interface WorkerAppContext {
   readonly workerId: number;
@@ -18,6 +16,11 @@ export interface WorkerAppContext {
   /** The config last committed on this worker (a getter: it follows reloads). */
   readonly config: ZproxyConfig;
   readonly system: ActorSystem;
+  /**
+   * What WorkerPool.start's `appData(workerId)` returned for this worker
+   * (structured-cloned: SharedArrayBuffers stay shared); {} when not given.
+   */
+  readonly appData?: Readonly<Record<string, unknown>>;
   /** Bumps this worker's heartbeat now; the runtime already beats on a timer, apps need not call it. */
   heartbeat(): void;
 }

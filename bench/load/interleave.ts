@@ -5,7 +5,7 @@
 
 import { runLoad, type LoadResult, type LoadRun } from './load-generator.js';
 import { stopProcess } from './process-group.js';
-import { sampleTreeRss, treeCpuMicros } from './proc-stats.js';
+import { sampleTreeRss, treeCpuMicros, type RssSampler } from './proc-stats.js';
 import { summarize, type RoundMeasure, type SubjectOutcome } from './results.js';
 import type { Scenario } from './scenarios.js';
 import { startSubject, type RunningSubject, type Subject, type SubjectEnv } from './subjects.js';
@@ -38,18 +38,24 @@ export function interleavedPlan(subjectCount: number, rounds: number): PlannedRu
 // subject's tail does not land in the next subject's CPU window.
 const SETTLE_MS = 250;
 
-async function measure(running: RunningSubject, load: LoadRun): Promise<RoundMeasure> {
-  const cpuBefore = treeCpuMicros(running.proc.pid);
-  const rss = sampleTreeRss(running.proc.pid);
+async function measure(running: RunningSubject, load: Omit<LoadRun, 'onWindowStart'>): Promise<RoundMeasure> {
+  const pid = running.proc.pid;
+  let cpuBefore = Number.NaN;
+  let rss: RssSampler | null = null;
+  const onWindowStart = (): void => {
+    cpuBefore = treeCpuMicros(pid);
+    rss = sampleTreeRss(pid);
+  };
+  const stopSampler = (): number => (rss === null ? Number.NaN : rss.stop());
   let result: LoadResult;
   try {
-    result = await runLoad(load);
+    result = await runLoad({ ...load, onWindowStart });
   } catch (err) {
-    rss.stop();
+    stopSampler();
     throw err;
   }
-  const rssPeakBytes = rss.stop();
-  const cpuUs = treeCpuMicros(running.proc.pid) - cpuBefore;
+  const rssPeakBytes = stopSampler();
+  const cpuUs = treeCpuMicros(pid) - cpuBefore;
   return { ...result, cpuUs, cpuUsPerRequest: result.requests > 0 ? cpuUs / result.requests : Number.NaN, rssPeakBytes };
 }
 
@@ -90,7 +96,7 @@ export async function runScenario(
       const subject = running[i];
       if (subject === null || outcomes[i].status !== 'ok') continue;
       const durationS = round === 0 ? settings.warmupS : settings.durationS;
-      const load: LoadRun = {
+      const load: Omit<LoadRun, 'onWindowStart'> = {
         scenario,
         port: subject.port,
         durationS,

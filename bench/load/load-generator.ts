@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { LOOPBACK } from './free-port.js';
-import { runH2load } from './h2load.js';
+import { H2LOAD_WARMUP_S, runH2load } from './h2load.js';
 import { runToEnd } from './process-group.js';
 import type { Scenario } from './scenarios.js';
 import type { WsLoadReport } from './ws-load.js';
@@ -30,6 +30,8 @@ export interface LoadRun {
   cpus: string | null;
   tempDir: string;
   scriptDir: string;
+  /** Called when the counted window starts (CPU and RSS are read from then on). */
+  onWindowStart: () => void;
 }
 
 export class LoadRunError extends Error {
@@ -38,6 +40,7 @@ export class LoadRunError extends Error {
 
 async function runWrkScenario(run: LoadRun): Promise<LoadResult> {
   const { scenario } = run;
+  run.onWindowStart();
   const result = await runWrk({
     url: `http://${LOOPBACK}:${run.port}${scenario.path}`,
     durationS: run.durationS,
@@ -58,14 +61,17 @@ async function runWrkScenario(run: LoadRun): Promise<LoadResult> {
 }
 
 async function runH2Scenario(run: LoadRun): Promise<LoadResult> {
+  // h2load's warm-up is not counted in its requests, so CPU is not either.
+  const windowTimer = setTimeout(run.onWindowStart, H2LOAD_WARMUP_S * 1000);
   const r = await runH2load({
     url: `https://${LOOPBACK}:${run.port}${run.scenario.path}`,
     durationS: run.durationS,
+    warmupS: H2LOAD_WARMUP_S,
     connections: run.connections,
     streams: run.h2Streams,
     cpus: run.cpus,
     tempDir: run.tempDir,
-  });
+  }).finally(() => clearTimeout(windowTimer));
   const notOk = r.status.s4xx + r.status.s5xx;
   return {
     requests: r.requests,
@@ -87,6 +93,7 @@ async function runWsScenario(run: LoadRun): Promise<LoadResult> {
     '--duration', String(run.durationS),
     '--size', '100',
   ];
+  run.onWindowStart();
   const done = await runToEnd({ name: 'ws-load', command: process.execPath, args, cpus: run.cpus }, (run.durationS + 20) * 1000);
   let report: WsLoadReport;
   try {

@@ -34,6 +34,8 @@ export interface WrkResult {
   bytesRead: number;
   transferBytesPerS: number;
   latency: WrkLatency;
+  /** The per-thread Req/Sec row (avg, stdev, max); with -t1 it is the whole run's. */
+  threadRequestsPerS: { avg: number; stdev: number; max: number };
   errors: WrkErrors;
 }
 
@@ -92,6 +94,7 @@ export function parseWrkOutput(text: string): WrkResult {
   const rate = requireMatch(text, /^Requests\/sec:\s+(\S+)\s*$/m, 'Requests/sec');
   const transfer = requireMatch(text, /^Transfer\/sec:\s+(\S+)\s*$/m, 'Transfer/sec');
   const latencyRow = requireMatch(text, /^\s*Latency\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s*$/m, 'Latency row');
+  const rateRow = requireMatch(text, /^\s*Req\/Sec\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s*$/m, 'Req/Sec row');
   const p = (pct: string): number =>
     parseWrkTimeUs(requireMatch(text, new RegExp(`^\\s*${pct}%\\s+(\\S+)\\s*$`, 'm'), `${pct}% latency (run with --latency)`)[1]);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
@@ -110,6 +113,7 @@ export function parseWrkOutput(text: string): WrkResult {
       p90Us: p('90'),
       p99Us: p('99'),
     },
+    threadRequestsPerS: { avg: parseWrkMetric(rateRow[1]), stdev: parseWrkMetric(rateRow[2]), max: parseWrkMetric(rateRow[3]) },
     errors: {
       connect: socket === null ? 0 : Number(socket[1]),
       read: socket === null ? 0 : Number(socket[2]),

@@ -28,6 +28,29 @@ export const ACCESS_LOG_VARIABLES = [
 
 export type AccessLogVariable = (typeof ACCESS_LOG_VARIABLES)[number];
 
+/** What each variable holds (docs/configuration.md lists these). Missing values are logged as "-", as nginx does. */
+export const ACCESS_LOG_VARIABLE_DESCRIPTIONS: Record<AccessLogVariable, string> = {
+  time_iso8601: 'time the request started, ISO 8601 with milliseconds (2025-01-31T12:00:00.000Z)',
+  client_addr: 'client IP address',
+  client_port: 'client TCP port',
+  request_method: 'request method (GET)',
+  request_uri: 'request target as received, with the query string',
+  protocol: 'HTTP version (HTTP/1.1, HTTP/2.0), or TCP/TLS for stream listeners',
+  status: 'response status sent to the client',
+  bytes_sent: 'bytes sent to the client, headers included',
+  bytes_received: 'bytes received from the client, headers included',
+  request_time: 'seconds from the first request byte to the last response byte, millisecond resolution (0.012)',
+  upstream_addr: 'host:port of the upstream server used',
+  upstream_connect_time: 'seconds spent connecting to the upstream (0 for a pooled connection)',
+  upstream_response_time: 'seconds from sending the request upstream to the last response byte',
+  route: 'name of the matched route (or the stream listener)',
+  worker_id: 'index of the worker that served the request',
+  http_user_agent: 'User-Agent request header',
+  http_referer: 'Referer request header',
+  tls_sni: 'server name the client sent in its TLS ClientHello',
+  request_id: 'unique id of the request',
+};
+
 /** `$http_<name>`: any request header, lowercase with "-" written as "_" (as in nginx). */
 export const ACCESS_LOG_HEADER_PREFIX = 'http_';
 

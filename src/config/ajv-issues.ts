@@ -45,7 +45,8 @@ export function issuesFromAjv(errors: readonly ErrorObject[], rootSchema: Schema
 }
 
 function issueFor(e: ErrorObject, root: SchemaNode): ConfigIssue | undefined {
-  const path = e.instancePath;
+  // Inside propertyNames the failing value is a key: point at it, not at its object.
+  const path = e.propertyName === undefined ? e.instancePath : childPointer(e.instancePath, e.propertyName);
   const parent = (e.parentSchema ?? {}) as SchemaNode;
   switch (e.keyword) {
     case 'if':
@@ -73,13 +74,10 @@ function issueFor(e: ErrorObject, root: SchemaNode): ConfigIssue | undefined {
       return withHint({ path, message: `${show(e.data)} is not one of ${allowed.join(', ')}` }, e.data, allowed);
     }
     case 'pattern': {
-      const name = e.propertyName;
-      const target = name === undefined ? path : childPointer(path, name);
-      const value = name === undefined ? e.data : name;
       const format = typeof parent.format === 'string' ? parent.format : undefined;
       const expected = format !== undefined && FORMAT_DESCRIPTIONS[format] !== undefined ? FORMAT_DESCRIPTIONS[format] : `a string matching ${String(e.params.pattern)}`;
-      const issue: ConfigIssue = { path: target, message: `${show(value)} is not ${expected}` };
-      return format === 'rate-limit-key' ? withHint(issue, value, RATE_LIMIT_KEYS) : issue;
+      const issue: ConfigIssue = { path, message: `${show(e.data)} is not ${expected}` };
+      return format === 'rate-limit-key' ? withHint(issue, e.data, RATE_LIMIT_KEYS) : issue;
     }
     case 'minItems':
       return { path, message: e.params.limit === 1 ? 'must not be empty' : `must have at least ${e.params.limit} items, got ${(e.data as unknown[]).length}` };
@@ -89,7 +87,8 @@ function issueFor(e: ErrorObject, root: SchemaNode): ConfigIssue | undefined {
       return { path, message: `must be at most ${e.params.limit} characters long, got ${(e.data as string).length}` };
     case 'uniqueItems': {
       const items = e.data as unknown[];
-      return { path, message: `repeats ${show(items[e.params.i as number])} (items ${e.params.j} and ${e.params.i})` };
+      const [first, second] = [e.params.j as number, e.params.i as number].sort((a, b) => a - b);
+      return { path, message: `repeats ${show(items[first])} (items ${first} and ${second})` };
     }
     case 'false schema':
     case 'not':
@@ -127,10 +126,14 @@ function unionOrSelf(schemaPath: string, parent: SchemaNode, root: SchemaNode): 
 }
 
 /** A phrase for what a schema accepts: `an integer from 0 to 65535`, `"auto" or an integer from 1 to 1024`. */
-export function describeExpected(schema: SchemaNode, root: SchemaNode): string {
+export function describeExpected(schema: SchemaNode, root: SchemaNode, inUnion = false): string {
   const node = deref(schema, root);
   if (node.if !== undefined && node.then !== undefined && node.else !== undefined) {
-    return `${describeExpected(node.then as SchemaNode, root)} or ${describeExpected(node.else as SchemaNode, root)}`;
+    return `${describeExpected(node.then as SchemaNode, root, true)} or ${describeExpected(node.else as SchemaNode, root, true)}`;
+  }
+  // Inside "host:port | object" the string's form is the useful part; alone, "a string" is clearer.
+  if (inUnion && node.type === 'string' && typeof node.format === 'string' && FORMAT_DESCRIPTIONS[node.format] !== undefined) {
+    return FORMAT_DESCRIPTIONS[node.format];
   }
   if (node.const !== undefined) return JSON.stringify(node.const);
   if (Array.isArray(node.enum)) return `one of ${node.enum.join(', ')}`;

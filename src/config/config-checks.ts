@@ -12,7 +12,7 @@ import { unknownAccessLogVariables, ACCESS_LOG_VARIABLES } from './access-log-va
 import { childPointer, pointerSegments, type ConfigIssue } from './config-error.js';
 import { didYouMean } from './did-you-mean.js';
 import { UNRESOLVED_CERTIFICATE } from './normalize-config.js';
-import { checkRoutePaths } from './route-path-checks.js';
+import { checkRoutePaths, duplicateRouteIssues } from './route-path-checks.js';
 import type { ListenerConfig, ZproxyConfig } from './types.js';
 
 export interface CheckResult {
@@ -168,6 +168,7 @@ function checkRoutes(config: ZproxyConfig, result: CheckResult): void {
     });
     result.invalid.push(...checkRoutePaths(route, at));
   });
+  result.invalid.push(...duplicateRouteIssues(config.routes));
 }
 
 function checkMiddleware(config: ZproxyConfig, result: CheckResult): void {

@@ -32,9 +32,8 @@ function walk(node: unknown, pointer: string, env: NodeJS.ProcessEnv, result: Su
   if (typeof node === 'string') return node.includes('${') ? substituteString(node, pointer, env, result) : node;
   if (Array.isArray(node)) return node.map((item, i) => walk(item, childPointer(pointer, i), env, result));
   if (node !== null && typeof node === 'object') {
-    const copy: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(node)) copy[key] = walk(value, childPointer(pointer, key), env, result);
-    return copy;
+    // fromEntries defines own properties, so a "__proto__" key stays a key (and is then rejected as unknown).
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, walk(value, childPointer(pointer, key), env, result)]));
   }
   return node;
 }

@@ -11,7 +11,7 @@ export interface ZproxyConfig {
   listeners: ListenerConfig[];
   /** Upstream groups by name. */
   upstreams: Record<string, UpstreamGroupConfig>;
-  /** In match order: the first matching route wins. */
+  /** In config order; the router picks the most specific match (actors/router/route-table.ts). */
   routes: RouteConfig[];
   /** Middleware instances by name. */
   middleware: Record<string, MiddlewareConfig>;

@@ -363,6 +363,6 @@ export class ActorSystem implements SupervisorHost {
         this.sweepTimer = undefined;
       }
     }, ASK_SWEEP_MS);
-    this.sweepTimer.unref();
+    // Kept referenced: a pending ask keeps its thread alive until it is answered or times out, like a timer.
   }
 }

@@ -61,7 +61,8 @@ export interface ChannelReceiverStats extends RingStats {
 
 const DEFAULT_OVERFLOW_LIMIT = 4096;
 const DEFAULT_BATCH_SIZE = 256;
-// Compact the overflow array once this many consumed slots lead it (amortized O(1) dequeue).
+// Compact the overflow array once at least this many consumed slots lead it and they are at
+// least half of it, so each compaction copies no more than it freed (amortized O(1) dequeue).
 const OVERFLOW_COMPACT_AT = 1024;
 // setInterval's longest delay (2^31 - 1 ms); the timer only exists to hold the loop open.
 const KEEP_ALIVE_MS = 0x7fff_ffff;
@@ -153,7 +154,7 @@ export class ChannelSender {
       for (const resolve of waiters) resolve();
       return;
     }
-    if (head >= OVERFLOW_COMPACT_AT) {
+    if (head >= OVERFLOW_COMPACT_AT && head * 2 >= overflow.length) {
       this.overflow = overflow.slice(head);
       head = 0;
     }

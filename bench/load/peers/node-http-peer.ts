@@ -7,7 +7,7 @@
 import { createServer, request, Agent, type IncomingHttpHeaders, type OutgoingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { connect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { pipeline, type Duplex } from 'node:stream';
 import { exitOnSigterm, readPeerOptions } from './peer-options.js';
 
 const options = readPeerOptions(process.argv.slice(2));
@@ -28,12 +28,17 @@ function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   return out;
 }
 
+function ignore(): void {}
+
 function forward(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
   const upstreamReq = request(
     { host: UPSTREAM_HOST, port: options.upstreamPort, method: req.method, path: req.url, headers: endToEnd(req.headers), agent },
     (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, endToEnd(upstreamRes.headers));
-      upstreamRes.pipe(res as NodeJS.WritableStream);
+      // pipeline, not pipe: when the client goes away mid-response the
+      // upstream response is destroyed too, instead of sitting paused and
+      // holding one of the agent's sockets forever.
+      pipeline(upstreamRes, res as NodeJS.WritableStream, ignore);
     },
   );
   upstreamReq.on('error', () => {
@@ -43,6 +48,9 @@ function forward(req: IncomingMessage | Http2ServerRequest, res: ServerResponse 
     } else {
       res.destroy();
     }
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) upstreamReq.destroy();
   });
   (req as NodeJS.ReadableStream).pipe(upstreamReq);
 }

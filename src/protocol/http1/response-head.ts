@@ -3,12 +3,20 @@
  * on field bytes as requests; every fault is a 502 because our client must never
  * receive a response whose framing we could read differently than the upstream meant.
  */
-import { CR, FIELD_VALUE, LF, SP, latin1 } from './char-classes.js';
+import {
+  FIELD_VALUE, latin1,
+} from './char-classes.js';
 import {
   KIND_UPGRADE, buildFieldList, fieldFacts, fieldValue, interpretFields, joinedFieldValues, scanFieldSection,
 } from './field-section.js';
 import { responseError, type HttpParseError } from './parse-error.js';
 import type { HeadLimits } from './limits.js';
+
+// Byte values and tables as module-local consts (not imports): see char-classes.ts.
+const FIELD_VALUE_ = FIELD_VALUE;
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
 
 /**
  * How the response body is delimited (RFC 9112 6.3): 'none' (HEAD, 1xx, 204, 304, CONNECT 2xx),
@@ -65,7 +73,7 @@ export function parseResponseHead(
     // Reason phrase: HTAB / SP / VCHAR / obs-text. A missing " reason" is tolerated: it
     // cannot change framing, and real servers send "HTTP/1.1 200\r\n".
     reasonStart = ++p;
-    while (p < stop && FIELD_VALUE[buf[p]] !== 0) p++;
+    while (p < stop && FIELD_VALUE_[buf[p]] !== 0) p++;
     reasonEnd = p;
   }
   if (p >= stop) return end <= lineMax ? null : responseError('http1.status-line-too-long', lineMax - start);

@@ -1,0 +1,69 @@
+/**
+ * The admin listener: health, stats, the running config (secrets redacted),
+ * reload and stop. Loopback-only by default; a bearer token is required
+ * whenever it is bound elsewhere (the config loader refuses a non-loopback
+ * admin without a token). Never on the request path.
+ */
+import http from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AdminConfig } from '../../src/config/types.js';
+
+export interface AdminBackend {
+  ready(): boolean;
+  stats(): Promise<unknown>;
+  config(): unknown;
+  reload(): Promise<{ ok: true; generation: number } | { ok: false; error: string }>;
+  stop(): void;
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (!header || !header.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice(7));
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export function startAdminServer(config: AdminConfig, backend: AdminBackend): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    if (config.token !== undefined && !tokenMatches(req.headers.authorization, config.token)) {
+      res.setHeader('www-authenticate', 'Bearer realm="zproxy-admin"');
+      return send(res, 401, 'admin token required\n');
+    }
+    const url = (req.url ?? '/').split('?')[0];
+    const route = `${req.method} ${url}`;
+    switch (route) {
+      case 'GET /healthz':
+        return send(res, 200, 'ok\n');
+      case 'GET /readyz':
+        return backend.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
+      case 'GET /stats':
+        backend.stats().then((s) => send(res, 200, s), (e: Error) => send(res, 500, `stats failed: ${e.message}\n`));
+        return;
+      case 'GET /config':
+        return send(res, 200, backend.config());
+      case 'POST /reload':
+        backend.reload().then((r) => send(res, r.ok ? 200 : 422, r), (e: Error) => send(res, 500, { ok: false, error: e.message }));
+        return;
+      case 'POST /stop':
+        send(res, 202, 'stopping\n');
+        setImmediate(() => backend.stop());
+        return;
+      default:
+        return send(res, 404, 'unknown admin endpoint; try /healthz /readyz /stats /config, POST /reload, POST /stop\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.address, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Worker side of the access log: turns a finished exchange into an
+ * AccessEntry and writes it into this worker's ring to the logger thread.
+ * Never waits: a full ring (stalled sink) drops the record and counts it.
+ */
+import { SpscRing } from '../../src/kernel/ring.js';
+import type { AccessRecord } from '../session-http1/access-record.js';
+import type { AccessEntry } from './access-entry.js';
+import { headersNeeded } from './access-log-format.js';
+
+/** Header values never written to a log (credentials); API-key header names are added from config. */
+const ALWAYS_SECRET = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
+
+export class AccessLogProducer {
+  private readonly ring: SpscRing;
+  private readonly headers: string[];
+  private readonly secret: Set<string>;
+  written = 0;
+
+  constructor(ringBuffer: SharedArrayBuffer, format: string, private readonly workerId: number, secretHeaders: readonly string[]) {
+    this.ring = SpscRing.attach(ringBuffer);
+    this.headers = headersNeeded(format);
+    this.secret = new Set([...ALWAYS_SECRET, ...secretHeaders.map((h) => h.toLowerCase())]);
+  }
+
+  readonly write = (r: AccessRecord): void => {
+    const values: Array<string | undefined> = new Array(this.headers.length);
+    for (let i = 0; i < this.headers.length; i++) {
+      const want = this.headers[i]!;
+      if (this.secret.has(want)) {
+        values[i] = '[redacted]';
+        continue;
+      }
+      for (let k = 0; k < r.headers.length; k += 2) {
+        const n = r.headers[k]!;
+        if (n.length === want.length && n.toLowerCase() === want) {
+          values[i] = r.headers[k + 1];
+          break;
+        }
+      }
+    }
+    const entry: AccessEntry = {
+      time: r.time, workerId: this.workerId, requestId: r.requestId, clientAddress: r.clientAddress, clientPort: r.clientPort,
+      method: r.method, uri: r.uri, protocol: r.protocol, status: r.status, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived,
+      requestTimeMs: r.requestTimeMs, upstreamAddress: r.upstreamAddress, upstreamConnectMs: r.upstreamConnectMs,
+      upstreamResponseMs: r.upstreamResponseMs, route: r.route, tlsSni: r.tlsSni, headerValues: values,
+    };
+    if (this.ring.writeOrDrop(this.ring.encode(entry))) this.written++;
+  };
+
+  stats(): { written: number; dropped: number; fillBytes: number; capacityBytes: number } {
+    const s = this.ring.stats();
+    return { written: this.written, dropped: s.drops, fillBytes: s.usedBytes, capacityBytes: s.capacityBytes };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Main-thread side of the logger actor: starts its thread, owns the rings
+ * (one per worker slot, so a restarted worker writes into the same ring),
+ * and forwards reopen/configure/stats/stop.
+ */
+import { Worker } from 'node:worker_threads';
+import { SpscRing } from '../../src/kernel/ring.js';
+import type { LoggingConfig } from '../../src/config/types.js';
+import type { LoggerCommand, LoggerEvent, LoggerStats } from './logger-messages.js';
+
+const RING_BYTES_MIN = 64 * 1024;
+
+function powerOfTwoAtLeast(n: number): number {
+  let p = RING_BYTES_MIN;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export class LoggerThread {
+  private readonly worker: Worker;
+  private readonly rings = new Map<number, SpscRing>();
+  private nextId = 1;
+  private readonly pending = new Map<number, (e: LoggerEvent) => void>();
+  private readonly ringBytes: number;
+  onSinkError: (message: string) => void = (m) => process.stderr.write(`zproxy: ${m}\n`);
+
+  private constructor(logging: LoggingConfig) {
+    this.ringBytes = powerOfTwoAtLeast(logging.access.ringBytes);
+    this.worker = new Worker(new URL('./logger-main.js', import.meta.url), { name: 'zproxy-logger' });
+    this.worker.on('message', (e: LoggerEvent) => {
+      if (e.kind === 'logger.sink-failed') return this.onSinkError(e.message);
+      if (e.kind === 'logger.stats-reported' || e.kind === 'logger.stopped') {
+        const cb = this.pending.get(e.id);
+        this.pending.delete(e.id);
+        cb?.(e);
+      }
+    });
+    this.worker.unref();
+    this.send({ kind: 'logger.configure', logging });
+  }
+
+  static async start(logging: LoggingConfig): Promise<LoggerThread> {
+    const t = new LoggerThread(logging);
+    await new Promise<void>((resolve, reject) => {
+      const onMsg = (e: LoggerEvent): void => { if (e.kind === 'logger.ready') { t.worker.off('message', onMsg); resolve(); } };
+      t.worker.on('message', onMsg);
+      t.worker.once('error', reject);
+    });
+    return t;
+  }
+
+  /** The ring worker slot `slot` writes into; created on first use and kept across restarts. */
+  ringFor(slot: number): SharedArrayBuffer {
+    let ring = this.rings.get(slot);
+    if (!ring) {
+      ring = SpscRing.create(this.ringBytes);
+      this.rings.set(slot, ring);
+      this.send({ kind: 'logger.attach-ring', slot, ring: ring.buffer });
+    }
+    return ring.buffer;
+  }
+
+  configure(logging: LoggingConfig): void {
+    this.send({ kind: 'logger.configure', logging });
+  }
+
+  reopen(): void {
+    this.send({ kind: 'logger.reopen' });
+  }
+
+  stats(): Promise<LoggerStats> {
+    return new Promise((resolve) => {
+      const id = this.nextId++;
+      this.pending.set(id, (e) => { if (e.kind === 'logger.stats-reported') resolve(e.stats); });
+      this.send({ kind: 'logger.stats', id });
+    });
+  }
+
+  /** Writes what the rings hold, flushes the sink and ends the thread. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const id = this.nextId++;
+      const timer = setTimeout(resolve, 2000);
+      this.pending.set(id, () => { clearTimeout(timer); resolve(); });
+      this.send({ kind: 'logger.flush-and-stop', id });
+    });
+    await this.worker.terminate();
+  }
+
+  private send(cmd: LoggerCommand): void {
+    this.worker.postMessage(cmd);
+  }
+}

@@ -1,0 +1,408 @@
+import { EventEmitter } from 'node:events';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ZproxyError, type ErrorRecord } from '../../src/kernel/errors.js';
+import { availableCpus, planPlacement, type WorkerPlacement } from '../../src/platform/cpu-topology.js';
+import { chooseAcceptor, type AcceptorKind } from '../../src/platform/node-features.js';
+import { createMainAcceptor } from '../acceptor/acceptor-factory.js';
+import type { BoundListener, MainAcceptor } from '../acceptor/acceptor-strategy.js';
+import { EventLog, type PoolEvent, type PoolEventInput, type PoolEventKind } from './pool-events.js';
+import type { PoolStats, WorkerStats } from './pool-stats.js';
+import { resolveServerConfig, type RuntimeConfig, type RuntimeServerConfig } from './runtime-config.js';
+import { createCountersBuffer, monotonicMs, SharedCounters, WORKER_STATE } from './shared-counters.js';
+import { listenerChange, runTwoPhaseReload } from './two-phase-reload.js';
+import { Watchdog } from './watchdog.js';
+import { WorkerSlot, type CommonBootData, type SlotHooks } from './worker-slot.js';
+
+/**
+ * The root supervisor of the main thread: owns the worker threads, the
+ * listening ports (through the acceptor strategy), the watchdog and the
+ * restart policy. Workers that crash, exit or hang are replaced with backoff;
+ * the ports stay open meanwhile. Talks to workers through their lifecycle
+ * messages and the comlink control plane, never per request.
+ */
+
+export interface WorkerPoolOptions {
+  /** Where log lines go; default: warn and error to stderr. */
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Events kept for stats(); default 100. */
+  readonly eventCapacity?: number;
+  /** Worker entry script; default the compiled worker-main.js next to this module's tree. */
+  readonly workerScript?: URL;
+}
+
+export interface StartOptions {
+  /** Module exporting createWorkerApp (file path or URL); default the HTTP worker app. */
+  readonly appModule?: string | URL;
+  /**
+   * Per-worker data handed to the app as WorkerAppContext.appData, asked
+   * again at every (re)spawn. Must be structured-cloneable; SharedArrayBuffers
+   * in it are shared, not copied.
+   */
+  readonly appData?: (workerId: number) => Readonly<Record<string, unknown>> | undefined;
+}
+
+export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
+type Phase = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
+
+/** Control calls answer in microseconds; 5 s only bounds a worker that stopped answering. */
+const CONTROL_TIMEOUT_MS = 5000;
+/** Stats must stay quick even with one hung worker. */
+const STATS_TIMEOUT_MS = 1000;
+/** Beyond the drain deadline, how long we wait for a worker to report back. */
+const DRAIN_REPORT_MARGIN_MS = 1000;
+/** See Watchdog.startupGraceMs. */
+const STARTUP_GRACE_MS = 3000;
+
+const DEFAULT_WORKER_SCRIPT = new URL('../worker/worker-main.js', import.meta.url);
+const DEFAULT_APP_MODULE = new URL('../worker/http-worker-app.js', import.meta.url);
+
+function defaultLog(level: 'info' | 'warn' | 'error', message: string): void {
+  if (level !== 'info') console.error(`zproxy ${level}: ${message}`);
+}
+
+export interface WorkerPool {
+  on<K extends PoolEventKind>(event: K, listener: (e: Extract<PoolEvent, { kind: K }>) => void): this;
+  on(event: 'event', listener: (e: PoolEvent) => void): this;
+  once<K extends PoolEventKind>(event: K, listener: (e: Extract<PoolEvent, { kind: K }>) => void): this;
+}
+
+export class WorkerPool extends EventEmitter {
+  private phase: Phase = 'idle';
+  private slots: WorkerSlot[] = [];
+  private counters: SharedCounters | undefined;
+  private acceptor: MainAcceptor | undefined;
+  private bound: readonly BoundListener[] = [];
+  private config: RuntimeConfig | undefined;
+  private server: RuntimeServerConfig | undefined;
+  private configGeneration = 0;
+  private acceptorKind: AcceptorKind = 'shared';
+  private appModule = DEFAULT_APP_MODULE.href;
+  private appData: StartOptions['appData'];
+  private watchdog: Watchdog | undefined;
+  private startWaiter: { resolve: () => void; reject: (err: Error) => void; waiting: Set<number> } | undefined;
+  private readonly totals = { restarts: 0, crashes: 0, hangs: 0, reloads: 0, reloadFailures: 0 };
+  private reloadChain: Promise<unknown> = Promise.resolve();
+  private reloadSeq = 0;
+  private pinWarned = false;
+  private readonly events: EventLog;
+  private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  private readonly workerScript: URL;
+  private readonly hooks: SlotHooks = {
+    onReady: (slot, msg) => this.onReady(slot, msg.pin),
+    onExit: (slot, code) => this.onExit(slot, code),
+  };
+
+  constructor(options: WorkerPoolOptions = {}) {
+    super();
+    this.log = options.log ?? defaultLog;
+    this.events = new EventLog(options.eventCapacity ?? 100);
+    this.workerScript = options.workerScript ?? DEFAULT_WORKER_SCRIPT;
+  }
+
+  /** Binds the listeners and starts every worker; resolves when all serve. Rejects with a typed error (and leaves nothing running). */
+  async start(config: RuntimeConfig, options: StartOptions = {}): Promise<void> {
+    if (this.phase !== 'idle') throw new ZproxyError({ code: 'runtime.pool-started', message: 'a WorkerPool starts once; create a new one', source: 'worker-pool' });
+    this.phase = 'starting';
+    try {
+      await this.startNow(config, options);
+      this.phase = 'running';
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async startNow(config: RuntimeConfig, options: StartOptions): Promise<void> {
+    const server = resolveServerConfig(config);
+    const count = server.workers === 'auto' ? availableCpus() : server.workers;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new ZproxyError({ code: 'runtime.bad-worker-count', message: `server.workers must be 'auto' or an integer >= 1, got ${String(server.workers)}`, source: 'worker-pool' });
+    }
+    this.config = config;
+    this.server = server;
+    this.acceptorKind = chooseAcceptor(server.acceptor);
+    if (options.appModule !== undefined) this.appModule = toModuleHref(options.appModule);
+    this.appData = options.appData;
+    const counters = new SharedCounters(createCountersBuffer(count));
+    this.counters = counters;
+    const { hangTimeoutMs, heartbeatIntervalMs } = server.watchdog;
+    this.acceptor = createMainAcceptor(this.acceptorKind, {
+      counters,
+      // Two missed beats: late enough to ignore GC pauses, early enough to stop feeding a worker that hangs.
+      staleHeartbeatMs: Math.max(2 * heartbeatIntervalMs, hangTimeoutMs / 2),
+      onError: (listener, err) => this.record({ kind: 'acceptor-error', listener, message: err.message }),
+    });
+    this.bound = await this.acceptor.open(config.listeners);
+    const placement = this.place(count, server.pinning);
+    this.slots = placement.map((p) => new WorkerSlot(p.workerId, server.pinning ? p.cpu : undefined, p.numaNode, server.restart));
+    this.watchdog = new Watchdog({
+      counters,
+      hangTimeoutMs,
+      startupGraceMs: STARTUP_GRACE_MS,
+      watched: () => this.slots.filter((s) => s.worker !== undefined).map((s) => s.id),
+      onHung: (slot, age) => this.onHung(this.slots[slot]!, age),
+    });
+    this.watchdog.start();
+    await new Promise<void>((resolve, reject) => {
+      this.startWaiter = { resolve, reject, waiting: new Set(this.slots.map((s) => s.id)) };
+      for (const slot of this.slots) this.spawn(slot);
+    });
+    this.startWaiter = undefined;
+  }
+
+  /** The listeners as bound (real ports, also when the config said port 0). */
+  boundListeners(): readonly BoundListener[] {
+    return this.bound;
+  }
+
+  get acceptorStrategy(): AcceptorKind {
+    return this.acceptorKind;
+  }
+
+  /**
+   * Applies `config` on every worker or on none (two-phase: prepare, then
+   * commit). Reloads are serialized. Listener changes need a restart.
+   */
+  reload(config: RuntimeConfig): Promise<ReloadResult> {
+    const run = this.reloadChain.then(() => this.reloadNow(config));
+    this.reloadChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(config: RuntimeConfig): Promise<ReloadResult> {
+    if (this.phase !== 'running' || !this.config) return { ok: false, error: `cannot reload: the pool is ${this.phase}` };
+    const change = listenerChange(this.config.listeners, config.listeners);
+    if (change) return this.reloadRejected(++this.reloadSeq, `${change}; restart zproxy to apply listener changes`);
+    const reloadId = ++this.reloadSeq;
+    const live = this.slots.filter((s) => s.state === 'ready' && s.control !== undefined);
+    const participants = live.map((s) => ({ workerId: s.id, control: s.control! }));
+    const outcome = await runTwoPhaseReload(participants, reloadId, config, CONTROL_TIMEOUT_MS, () => {
+      // From here on, respawned workers boot with the new config.
+      this.config = config;
+      this.configGeneration++;
+    });
+    if (!outcome.ok) return this.reloadRejected(reloadId, outcome.error);
+    for (const s of live) if (outcome.committed.includes(s.id)) s.configGeneration = this.configGeneration;
+    for (const f of outcome.failedCommits) {
+      // A worker that prepared but could not commit runs a config nobody else runs: replace it (it boots with the new one).
+      this.log('error', `worker ${f.workerId} failed to commit reload ${reloadId} (${f.error.message}); restarting it`);
+      void this.slots[f.workerId]?.worker?.terminate();
+    }
+    this.totals.reloads++;
+    this.record({ kind: 'reload-applied', reloadId, workers: outcome.committed.length });
+    return { ok: true };
+  }
+
+  private reloadRejected(reloadId: number, error: string): ReloadResult {
+    this.totals.reloadFailures++;
+    this.record({ kind: 'reload-rejected', reloadId, error });
+    return { ok: false, error };
+  }
+
+  /**
+   * Stops accepting, then lets every worker finish in-flight requests and
+   * close idle connections, for at most `deadlineMs` (a duration). Workers
+   * are not replaced from here on; call stop() afterwards.
+   */
+  async drain(deadlineMs: number): Promise<void> {
+    if (this.phase !== 'running') return;
+    this.phase = 'draining';
+    const t0 = monotonicMs();
+    this.record({ kind: 'drain-started', deadlineMs });
+    for (const s of this.slots) this.cancelRespawn(s);
+    await this.acceptor!.stopAccepting();
+    const results = await Promise.all(this.slots.map(async (s) => {
+      if (!s.worker || !s.control) return true;
+      if (s.state !== 'ready') {
+        // Still booting: it holds no connection yet.
+        await s.worker.terminate();
+        return true;
+      }
+      s.state = 'draining';
+      try {
+        return (await s.control.call('drain', [deadlineMs], deadlineMs + DRAIN_REPORT_MARGIN_MS)).ok;
+      } catch {
+        return false;
+      }
+    }));
+    this.record({ kind: 'drain-finished', durationMs: monotonicMs() - t0, failures: results.filter((ok) => !ok).length });
+  }
+
+  /** Terminates every worker and closes the ports. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.phase === 'stopped') return;
+    this.phase = 'stopped';
+    this.watchdog?.stop();
+    for (const s of this.slots) this.cancelRespawn(s);
+    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+    await this.acceptor?.close();
+    this.startWaiter = undefined;
+  }
+
+  async stats(): Promise<PoolStats> {
+    const now = monotonicMs();
+    const counters = this.counters;
+    const workers = await Promise.all(this.slots.map(async (s): Promise<WorkerStats> => {
+      const base = {
+        workerId: s.id, threadId: s.threadId, tid: s.tid, cpu: s.cpu, numaNode: s.numaNode, pinned: s.pin?.ok === true,
+        state: s.state, restarts: s.restarts,
+        heartbeatAgeMs: counters ? counters.heartbeatAgeMs(s.id, now) : -1,
+        openConnections: counters ? counters.open(s.id) : 0,
+        acceptedConnections: counters ? counters.accepted(s.id) : 0,
+      };
+      if (!s.control || (s.state !== 'ready' && s.state !== 'draining')) return { ...base, uptimeMs: undefined, app: undefined, actors: undefined };
+      try {
+        const r = await s.control.call('stats', [], STATS_TIMEOUT_MS);
+        return { ...base, uptimeMs: r.uptimeMs, app: r.app, actors: r.actors };
+      } catch (err) {
+        return { ...base, uptimeMs: undefined, app: undefined, actors: undefined, error: (err as Error).message };
+      }
+    }));
+    return {
+      acceptor: this.acceptorKind,
+      listeners: this.bound,
+      workers,
+      supervisor: { ...this.totals, events: this.events.list() },
+    };
+  }
+
+  // ---- worker lifecycle -----------------------------------------------------
+
+  private place(count: number, pinning: boolean): WorkerPlacement[] {
+    try {
+      return planPlacement(count);
+    } catch (err) {
+      if (pinning) this.log('warn', `cannot read the CPU topology (${(err as Error).message}); workers run unpinned`);
+      return Array.from({ length: count }, (_, workerId) => ({ workerId, cpu: 0, numaNode: 0 }));
+    }
+  }
+
+  private spawn(slot: WorkerSlot): void {
+    this.counters!.reset(slot.id, monotonicMs());
+    const common: CommonBootData = {
+      appModule: this.appModule,
+      config: this.config!,
+      counters: this.counters!.buffer,
+      acceptor: this.acceptorKind,
+      listeners: this.acceptor!.workerPlans(),
+      heartbeatIntervalMs: this.server!.watchdog.heartbeatIntervalMs,
+    };
+    slot.spawn(this.workerScript, common, this.appData?.(slot.id) ?? {}, this.configGeneration, this.hooks);
+  }
+
+  private onReady(slot: WorkerSlot, pin: WorkerSlot['pin']): void {
+    const now = monotonicMs();
+    slot.state = 'ready';
+    slot.readyAtMs = now;
+    slot.backoff.started(now);
+    this.acceptor!.workerReady(slot.id, slot.worker!);
+    this.record({ kind: 'worker-started', workerId: slot.id, threadId: slot.threadId, generation: slot.generation, startMs: now - slot.spawnedAtMs, cpu: slot.cpu, pinned: pin?.ok === true });
+    if (pin && !pin.ok) {
+      this.record({ kind: 'worker-pin-failed', workerId: slot.id, cpu: pin.cpu, reason: pin.reason });
+      if (!this.pinWarned) this.log('warn', `cannot pin worker ${slot.id} to CPU ${pin.cpu}: ${pin.reason}; workers run unpinned`);
+      this.pinWarned = true;
+    }
+    if (slot.downSinceMs !== undefined) {
+      this.record({ kind: 'worker-restarted', workerId: slot.id, threadId: slot.threadId, downMs: now - slot.downSinceMs, restarts: slot.restarts });
+      slot.downSinceMs = undefined;
+    }
+    if (this.startWaiter) {
+      this.startWaiter.waiting.delete(slot.id);
+      if (this.startWaiter.waiting.size === 0) this.startWaiter.resolve();
+    }
+    if (slot.configGeneration < this.configGeneration) void this.catchUpReload(slot);
+  }
+
+  /** A worker booted with a config older than the last reload (spawned mid-reload): bring it up to date. */
+  private async catchUpReload(slot: WorkerSlot): Promise<void> {
+    const control = slot.control;
+    if (!control) return;
+    const generation = this.configGeneration;
+    const outcome = await runTwoPhaseReload([{ workerId: slot.id, control }], ++this.reloadSeq, this.config!, CONTROL_TIMEOUT_MS, () => {});
+    if (outcome.ok && outcome.failedCommits.length === 0) {
+      slot.configGeneration = generation;
+      return;
+    }
+    this.log('error', `worker ${slot.id} cannot apply the current config (${outcome.ok ? outcome.failedCommits[0]!.error.message : outcome.error}); restarting it`);
+    void slot.worker?.terminate();
+  }
+
+  private onHung(slot: WorkerSlot, heartbeatAgeMs: number): void {
+    if (!slot.worker) return;
+    slot.hungAgeMs = heartbeatAgeMs;
+    this.totals.hangs++;
+    this.record({ kind: 'worker-hung', workerId: slot.id, heartbeatAgeMs });
+    this.log('warn', `worker ${slot.id} sent no heartbeat for ${heartbeatAgeMs} ms; terminating it`);
+    // terminate() interrupts running JS, a `while (true)` included (checked on Node 20 and 24: ~2-7 ms).
+    void slot.worker.terminate();
+  }
+
+  private onExit(slot: WorkerSlot, exitCode: number): void {
+    this.counters!.setState(slot.id, WORKER_STATE.dead);
+    this.acceptor?.workerGone(slot.id);
+    const reason = slot.hungAgeMs !== undefined ? `hung: no heartbeat for ${slot.hungAgeMs} ms` : slot.lastError ?? `exited with code ${exitCode}`;
+    if (this.phase === 'stopped' || this.phase === 'draining') {
+      slot.state = 'stopped';
+      return;
+    }
+    if (this.phase === 'starting') {
+      slot.state = 'stopped';
+      this.startWaiter?.reject(this.startFailure(slot, reason));
+      return;
+    }
+    this.totals.crashes++;
+    this.record({ kind: 'worker-crashed', workerId: slot.id, exitCode, reason });
+    const now = monotonicMs();
+    const decision = slot.backoff.crashed(now);
+    if (decision.overIntensity) {
+      const withinS = this.server!.restart.withinMs / 1000;
+      const message = `worker ${slot.id} crashed ${decision.crashesInWindow} times in ${withinS} s (last: ${reason}); backing off ${decision.delayMs} ms`;
+      this.log('error', message);
+      this.record({ kind: 'worker-backoff', workerId: slot.id, crashesInWindow: decision.crashesInWindow, delayMs: decision.delayMs, message });
+    } else {
+      this.log('warn', `worker ${slot.id} died (${reason}); respawning in ${decision.delayMs} ms`);
+    }
+    slot.downSinceMs ??= now;
+    slot.state = 'respawn-wait';
+    slot.respawnTimer = setTimeout(() => {
+      slot.respawnTimer = undefined;
+      if (this.phase !== 'running') return;
+      slot.restarts++;
+      this.totals.restarts++;
+      this.spawn(slot);
+    }, decision.delayMs);
+  }
+
+  private startFailure(slot: WorkerSlot, reason: string): ZproxyError {
+    const rec: ErrorRecord | undefined = slot.startError;
+    if (rec && rec.code.startsWith('acceptor.')) return new ZproxyError(rec);
+    return new ZproxyError({
+      code: 'runtime.worker-start-failed',
+      message: `worker ${slot.id} failed to start: ${reason}`,
+      source: 'worker-pool',
+      context: rec ? { workerId: slot.id, cause: rec.code } : { workerId: slot.id },
+    });
+  }
+
+  private cancelRespawn(slot: WorkerSlot): void {
+    if (slot.respawnTimer) clearTimeout(slot.respawnTimer);
+    slot.respawnTimer = undefined;
+    if (slot.state === 'respawn-wait') slot.state = 'stopped';
+  }
+
+  private record(input: PoolEventInput): void {
+    const event = { ...input, atMs: Date.now() } as PoolEvent;
+    this.events.push(event);
+    this.emit(event.kind, event);
+    this.emit('event', event);
+  }
+}
+
+function toModuleHref(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (module.startsWith('file:')) return module;
+  return isAbsolute(module) ? pathToFileURL(module).href : module;
+}
+

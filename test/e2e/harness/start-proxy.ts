@@ -1,0 +1,78 @@
+/**
+ * Runs zproxy's worker app in this process on a real listening socket, the
+ * way one worker thread runs it: an ActorSystem, createWorkerApp, and a
+ * net.Server on 127.0.0.1 port 0 handing each connection to app.onConnection.
+ * The config goes through the real loader (parseConfig), so tests exercise
+ * the defaults a user would get.
+ */
+import net from 'node:net';
+import { ActorSystem } from '../../../src/kernel/actor-system.js';
+import { parseConfig } from '../../../src/config/load-config.js';
+import type { ZproxyConfig } from '../../../src/config/types.js';
+import { createWorkerApp } from '../../../actors/worker/http-worker-app.js';
+import type { WorkerApp } from '../../../actors/worker/worker-app-contract.js';
+
+export interface UpstreamGroupStats {
+  name: string;
+  active: number;
+  idle: number;
+  requests: number;
+  reuses: number;
+  connects: number;
+  connectFailures: number;
+  hosts: Array<{ address: string; active: number; activeAllWorkers: number; idle: number; ejected: boolean }>;
+}
+
+/** The shape of HttpWorkerApp.stats() (Record<string, unknown> in the contract). */
+export interface ProxyStats {
+  connections: number;
+  connectionsTotal: number;
+  requestsTotal: number;
+  upstreams: UpstreamGroupStats[];
+}
+
+export interface ProxyHandle {
+  readonly port: number;
+  readonly app: WorkerApp;
+  readonly config: ZproxyConfig;
+  stats(): ProxyStats;
+  /** Stats of one upstream group by name. */
+  upstream(name: string): UpstreamGroupStats;
+  close(): Promise<void>;
+}
+
+export async function startProxy(configJson: unknown): Promise<ProxyHandle> {
+  const config = parseConfig(configJson, 'e2e-test', {});
+  const system = new ActorSystem({ threadId: 0 });
+  const app = await createWorkerApp({ workerId: 0, threadId: 0, config: config as never, system, heartbeat() {} });
+  const listenerName = config.listeners[0]!.name;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    app.onConnection(socket, listenerName);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const stats = (): ProxyStats => app.stats() as unknown as ProxyStats;
+  return {
+    port,
+    app,
+    config,
+    stats,
+    upstream(name) {
+      const g = stats().upstreams.find((u) => u.name === name);
+      if (!g) throw new Error(`no upstream group '${name}' in stats`);
+      return g;
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await app.drain(0);
+      system.shutdown();
+    },
+  };
+}
