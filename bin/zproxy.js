@@ -9,4 +9,7 @@ if (!existsSync(fileURLToPath(main))) {
   process.exit(1);
 }
 const { runCli } = await import(main.href);
-process.exitCode = await runCli(process.argv.slice(2));
+// Exit explicitly: after a drained stop, handles owned by libraries (the fd
+// broker's listening socket, pino's destination) must not keep the process up.
+// stdout/stderr to pipes and files are synchronous on Linux, so nothing is lost.
+process.exit(await runCli(process.argv.slice(2)));

@@ -85,9 +85,9 @@ function tcpBinding(): TcpBinding {
 /**
  * Binds `addr:port` with SO_REUSEPORT WITHOUT listening, in this thread.
  * A bound, non-listening socket is not in the kernel's listening hash, so it
- * receives no connections, but it holds the port: other processes cannot
- * take it, port 0 resolves to a real port, and workers joining the reuseport
- * group keep the same port across respawns.
+ * receives no connections, but it fixes the port: port 0 resolves to a real
+ * port and workers joining the reuseport group keep it across respawns. It
+ * does not exclude other binders by itself (see reuseport-acceptor.ts).
  */
 export function reserveReusePort(target: BindTarget, addr: BindAddress): RawListenHandle {
   const { TCP, constants } = tcpBinding();

@@ -9,14 +9,20 @@ import { boundPort, reserveReusePort, type RawListenHandle } from './fd-broker.j
 /**
  * 'reuseport' strategy (Node >= 22.12, Linux): every worker listens on its
  * own SO_REUSEPORT socket and the kernel hashes each new connection to one
- * of them. The main thread holds the port with a bound but NOT listening
- * reuseport socket: it takes no connections (a listening one would, and
- * nobody would accept them) yet keeps the port ours and fixed across
- * respawns. Known cost, measured: connections already queued on a worker's
- * own socket when it dies are reset (15 of 50 in a test that killed a
- * worker blocked for 400 ms); new ones go to the live sockets at once.
- * Caveat: another process of the same user that also sets SO_REUSEPORT can
- * join the port silently; SO_REUSEPORT does not refuse it.
+ * of them. The main thread binds the port first with a bound but NOT
+ * listening reuseport socket: it takes no connections (a listening one
+ * would, and nobody would accept them), turns port 0 into a real port that
+ * every worker joins, and keeps the port number ours for respawns.
+ * Known costs, measured on Linux with Node 24:
+ * - connections already queued on a worker's own socket when it dies are
+ *   reset (15 of 50 in a test that killed a worker blocked for 400 ms); new
+ *   ones go to the live sockets at once. 'shared' and 'handoff' lose none.
+ * - a bound, non-listening socket does not keep other binders out: if every
+ *   worker is down at once, another process (SO_REUSEADDR, as Node sets) can
+ *   listen on the port, and our respawns then fail with EADDRINUSE. While
+ *   one worker listens, the port is safe.
+ * - another process of the same user that also sets SO_REUSEPORT can join
+ *   the port silently; SO_REUSEPORT does not refuse it.
  */
 
 export class ReusePortMainAcceptor implements MainAcceptor {

@@ -35,14 +35,14 @@ export class LoggerThread {
         cb?.(e);
       }
     });
-    this.worker.unref();
     this.send({ kind: 'logger.configure', logging });
   }
 
   static async start(logging: LoggingConfig): Promise<LoggerThread> {
     const t = new LoggerThread(logging);
     await new Promise<void>((resolve, reject) => {
-      const onMsg = (e: LoggerEvent): void => { if (e.kind === 'logger.ready') { t.worker.off('message', onMsg); resolve(); } };
+      // Referenced until ready (the start-up awaits it); after that the listeners keep the process alive.
+      const onMsg = (e: LoggerEvent): void => { if (e.kind === 'logger.ready') { t.worker.off('message', onMsg); t.worker.unref(); resolve(); } };
       t.worker.on('message', onMsg);
       t.worker.once('error', reject);
     });

@@ -444,7 +444,7 @@ export class Http1Session implements UpstreamConnectionOwner {
       const scanner = this.reqScanner!;
       n = scanner.scan(buf, off, end);
       if (scanner.error) {
-        this.failExchange(400, scanner.error.message, false);
+        this.failExchange(scanner.error.status, scanner.error.message, false);
         return -1;
       }
       if (scanner.done) this.reqDone = true;
@@ -569,7 +569,7 @@ export class Http1Session implements UpstreamConnectionOwner {
         }
         this.resKind = Body.Chunked;
         if (this.resScanner) this.resScanner.reset();
-        else this.resScanner = new ChunkedScanner();
+        else this.resScanner = new ChunkedScanner({ side: 'response' });
         break;
       case 'close':
         this.resReusable = false;

@@ -86,6 +86,7 @@ export class WorkerPool extends EventEmitter {
   private reloadChain: Promise<unknown> = Promise.resolve();
   private reloadSeq = 0;
   private pinWarned = false;
+  private readonly lastAcceptorErrorMs = new Map<string, number>();
   private readonly events: EventLog;
   private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
   private readonly workerScript: URL;
@@ -132,7 +133,7 @@ export class WorkerPool extends EventEmitter {
       counters,
       // Two missed beats: late enough to ignore GC pauses, early enough to stop feeding a worker that hangs.
       staleHeartbeatMs: Math.max(2 * heartbeatIntervalMs, hangTimeoutMs / 2),
-      onError: (listener, err) => this.record({ kind: 'acceptor-error', listener, message: err.message }),
+      onError: (listener, err) => this.acceptorError(listener, err),
     });
     this.bound = await this.acceptor.open(config.listeners);
     const placement = this.place(count, server.pinning);
@@ -390,6 +391,15 @@ export class WorkerPool extends EventEmitter {
     if (slot.respawnTimer) clearTimeout(slot.respawnTimer);
     slot.respawnTimer = undefined;
     if (slot.state === 'respawn-wait') slot.state = 'stopped';
+  }
+
+  /** Accept errors come in storms (EMFILE on every try): one event per listener per second. */
+  private acceptorError(listener: string, err: Error): void {
+    const now = monotonicMs();
+    const last = this.lastAcceptorErrorMs.get(listener);
+    if (last !== undefined && now - last < 1000) return;
+    this.lastAcceptorErrorMs.set(listener, now);
+    this.record({ kind: 'acceptor-error', listener, message: err.message });
   }
 
   private record(input: PoolEventInput): void {

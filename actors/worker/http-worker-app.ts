@@ -13,6 +13,21 @@ import type { UpstreamGroup } from '../upstream-pool/upstream-group.js';
 import { SessionActor } from '../session-http1/session-actor.js';
 import { detectConnection } from '../detector/protocol-detector.js';
 import { buildSnapshot, type BuiltSnapshot } from './build-snapshot.js';
+import { AccessLogProducer } from '../logger/access-log-producer.js';
+
+/** What the start command hands every worker (WorkerAppContext.appData). */
+export interface HttpWorkerAppData {
+  /** This worker slot's ring to the logger thread; absent when access logging is off. */
+  readonly accessLogRing?: SharedArrayBuffer;
+  /** Cross-worker counters (least-connections); absent: this worker counts alone. */
+  readonly sharedSlots?: SharedArrayBuffer;
+}
+
+function secretHeaderNames(config: ZproxyConfig): string[] {
+  const names: string[] = [];
+  for (const m of Object.values(config.middleware)) if (m.type === 'api-key') names.push(m.header);
+  return names;
+}
 
 class HttpWorkerApp implements WorkerApp {
   private config: ZproxyConfig;
@@ -23,13 +38,18 @@ class HttpWorkerApp implements WorkerApp {
   private readonly session: SessionActor;
   private listeners: Map<string, ZproxyConfig['listeners'][number]>;
 
-  constructor(private readonly ctx: WorkerAppContext, sharedSlots: SharedArrayBuffer | undefined) {
+  private readonly accessLog: AccessLogProducer | undefined;
+
+  constructor(private readonly ctx: WorkerAppContext, data: HttpWorkerAppData) {
     this.config = ctx.config as unknown as ZproxyConfig;
-    this.slots = sharedSlots ? new SharedSlots(sharedSlots) : SharedSlots.create();
+    this.slots = data.sharedSlots ? new SharedSlots(data.sharedSlots) : SharedSlots.create();
+    const access = this.config.logging.access;
+    this.accessLog = access.enabled && data.accessLogRing ? new AccessLogProducer(data.accessLogRing, access.format, ctx.workerId, secretHeaderNames(this.config)) : undefined;
     const built = this.build(this.config);
     this.groups = built.groups;
     this.listeners = new Map(this.config.listeners.map((l) => [l.name, l]));
-    const session = new SessionActor(built.snapshot, `${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}-`, false, () => {});
+    const sink = this.accessLog?.write ?? ((): void => {});
+    const session = new SessionActor(built.snapshot, `${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}-`, this.accessLog !== undefined, sink);
     this.session = session;
     ctx.system.startTree({
       name: `worker-${ctx.workerId}`,
@@ -78,6 +98,7 @@ class HttpWorkerApp implements WorkerApp {
   stats(): Record<string, unknown> {
     return {
       ...this.session.stats(),
+      accessLog: this.accessLog?.stats(),
       upstreams: [...this.groups.values()].map((g) => g.stats()),
       actors: this.ctx.system.stats(),
     };
@@ -88,4 +109,4 @@ class HttpWorkerApp implements WorkerApp {
   }
 }
 
-export const createWorkerApp: WorkerAppFactory = (ctx) => new HttpWorkerApp(ctx, (ctx as { sharedSlots?: SharedArrayBuffer }).sharedSlots);
+export const createWorkerApp: WorkerAppFactory = (ctx) => new HttpWorkerApp(ctx, (ctx.appData ?? {}) as HttpWorkerAppData);

@@ -98,8 +98,20 @@ function failed(err: unknown): ControlResult {
   return { ok: false, error: toErrorRecord(err, source) };
 }
 
+/** Accept errors come in storms (EMFILE on every try): one line per listener per second, with a count. */
+const acceptErrors = new Map<string, { lastMs: number; suppressed: number }>();
 const acceptor = createWorkerAcceptor(boot.acceptor, (listenerName, err) => {
-  console.error(`zproxy worker ${boot.workerId}: listener '${listenerName}': ${err.message}`);
+  const now = Date.now();
+  const seen = acceptErrors.get(listenerName) ?? { lastMs: 0, suppressed: 0 };
+  acceptErrors.set(listenerName, seen);
+  if (now - seen.lastMs < 1000) {
+    seen.suppressed++;
+    return;
+  }
+  const more = seen.suppressed > 0 ? ` (and ${seen.suppressed} more in the last second)` : '';
+  seen.lastMs = now;
+  seen.suppressed = 0;
+  console.error(`zproxy worker ${boot.workerId}: listener '${listenerName}': ${err.message}${more}`);
 });
 
 const control: WorkerControlApi = {

@@ -116,10 +116,6 @@ export function killAllNow(): void {
   live.clear();
 }
 
-export function liveCount(): number {
-  return live.size;
-}
-
 export interface Completed {
   exit: string;
   stdout: string;

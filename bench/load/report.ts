@@ -163,6 +163,8 @@ export function renderReport(record: RunRecord, chartDir: string | null): string
     `- Rounds: ${record.settings.rounds} × ${record.settings.durationS} s per subject and scenario, interleaved, after a ${record.settings.warmupS} s warm-up round (not counted); ${record.settings.connections} connections (h2: ${record.settings.h2Streams} streams each). Medians with min–max across rounds. The run took ${Math.round(record.elapsedS)} s.`,
     '- CPU µs/req: utime+stime of the proxy\'s whole process tree (all threads, nginx master+worker) over the load window, divided by completed requests. Peak RSS: VmRSS of the tree summed, sampled every 100 ms. Ratios are medians over the median of nginx / http-proxy (req/s: above 1 is faster; CPU/req: below 1 is cheaper).',
   ];
+  const legend = record.scenarios[0]?.subjects.map((x) => `${x.name} = ${x.label}`).join('; ');
+  if (legend !== undefined && legend !== '') parts.push(`- Subjects: ${legend}.`);
   if (record.note !== '') parts.push(`- Note: ${record.note}`);
   for (const scenario of record.scenarios) {
     parts.push('', `### ${scenario.name}: ${scenario.title}`, '', `Upstream: ${scenario.upstream}.`, '', scenarioTable(scenario));

@@ -29,6 +29,8 @@ interface Options {
   cpus: string;
   write: boolean;
   note: string;
+  /** Re-render docs and charts from a saved results JSON instead of running. */
+  renderJson: string | null;
 }
 
 const USAGE = `usage: node dist/bench/load/run.js [options]
@@ -42,6 +44,7 @@ const USAGE = `usage: node dist/bench/load/run.js [options]
   --cpus P:L          taskset CPU lists: proxy under test : load generator + upstream (default 0:1; "none" disables pinning)
   --note TEXT         a line added to the report (e.g. what else ran on the machine)
   --no-write          print only; write no JSON, SVG or docs
+  --render-json FILE  run nothing: rewrite the charts and the docs section from a saved bench/results JSON
 `;
 
 class OptionError extends Error {
@@ -64,7 +67,7 @@ function pickList(name: string, text: string, known: readonly string[]): string[
 export function parseOptions(argv: readonly string[]): Options {
   const options: Options = {
     subjects: [...SUBJECT_NAMES], scenarios: [...SCENARIO_NAMES], rounds: 3, durationS: 5, warmupS: 2,
-    connections: 50, h2Streams: 10, cpus: '0:1', write: true, note: '',
+    connections: 50, h2Streams: 10, cpus: '0:1', write: true, note: '', renderJson: null,
   };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].split(/=(.*)/s, 2) as [string, string | undefined];
@@ -84,6 +87,7 @@ export function parseOptions(argv: readonly string[]): Options {
       case '--cpus': options.cpus = take(); break;
       case '--note': options.note = take(); break;
       case '--no-write': options.write = false; break;
+      case '--render-json': options.renderJson = take(); break;
       case '--help': case '-h': process.stdout.write(USAGE); process.exit(0);
       default: throw new OptionError(`unknown option ${flag}\n${USAGE}`);
     }
@@ -136,12 +140,16 @@ function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-function writeOutputs(record: RunRecord, repoRoot: string): void {
+function writeResultsJson(record: RunRecord, repoRoot: string): void {
   const stamp = record.date.replace(/[:.]/g, '-');
   const resultsDir = join(repoRoot, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const jsonPath = join(resultsDir, `load-${stamp}.json`);
   writeFileSync(jsonPath, `${JSON.stringify(record, null, 2)}\n`);
+  process.stderr.write(`wrote ${relative(repoRoot, jsonPath)}\n`);
+}
+
+function writeDocs(record: RunRecord, repoRoot: string): void {
   const chartDir = join(repoRoot, 'docs', 'perf');
   mkdirSync(chartDir, { recursive: true });
   for (const scenario of record.scenarios) {
@@ -150,7 +158,7 @@ function writeOutputs(record: RunRecord, repoRoot: string): void {
   const docPath = join(repoRoot, 'docs', 'PERFORMANCE.md');
   const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : EMPTY_PERFORMANCE_DOC;
   writeFileSync(docPath, replaceMarkedSection(doc, renderReport(record, relative(dirname(docPath), chartDir))));
-  process.stderr.write(`wrote ${relative(repoRoot, jsonPath)}, ${relative(repoRoot, chartDir)}/load-*.svg and the load section of docs/PERFORMANCE.md\n`);
+  process.stderr.write(`wrote ${relative(repoRoot, chartDir)}/load-*.svg and the load section of docs/PERFORMANCE.md\n`);
 }
 
 async function main(): Promise<void> {
@@ -161,6 +169,12 @@ async function main(): Promise<void> {
   const options = parseOptions(argv);
   const scriptDir = dirname(fileURLToPath(import.meta.url));
   const repoRoot = resolve(scriptDir, '..', '..', '..');
+  if (options.renderJson !== null) {
+    const saved = JSON.parse(readFileSync(options.renderJson, 'utf8')) as RunRecord;
+    process.stdout.write(renderReport(saved, null));
+    if (options.write) writeDocs(saved, repoRoot);
+    return;
+  }
   const pinning = choosePinning(options.cpus, nproc);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -230,7 +244,10 @@ async function main(): Promise<void> {
     scenarios: outcomes,
   };
   process.stdout.write(renderReport(record, null));
-  if (options.write) writeOutputs(record, repoRoot);
+  if (options.write) {
+    writeResultsJson(record, repoRoot);
+    writeDocs(record, repoRoot);
+  }
 }
 
 try {

@@ -111,6 +111,11 @@ export async function runHttp1CodecBench(timeMs = 500): Promise<BenchRow[]> {
       return counting.scan(body, 0, body.length);
     }), { async: false });
 
+  const llhttp = nodeParser();
+  if (llhttp !== undefined) {
+    bench.add(`node's llhttp (deprecated binding), browser GET`, batched(bench, 1000, () => llhttp(BROWSER_GET)), { async: false });
+  }
+
   await bench.run();
   if (payload === 0) throw new Error('onData never ran');
   return bench.tasks.map((task) => {
@@ -119,6 +124,37 @@ export async function runHttp1CodecBench(timeMs = 500): Promise<BenchRow[]> {
     const nsPerOp = result.latency.mean * 1e6;
     return { name: task.name, opsPerSec: 1e9 / nsPerOp, nsPerOp };
   });
+}
+
+/**
+ * Node's own parser for comparison, through the deprecated `process.binding('http_parser')`
+ * (gone in Node 22+: then there is no comparison row). Its execute() is stateful and reuses
+ * one parser as a keep-alive connection would; the callback builds the same kind of flat
+ * header array ours returns.
+ */
+function nodeParser(): ((buf: Buffer) => number) | undefined {
+  const proc = process as unknown as { binding?: (name: string) => unknown; noDeprecation?: boolean };
+  const quiet = proc.noDeprecation;
+  try {
+    proc.noDeprecation = true;
+    const { HTTPParser } = proc.binding!('http_parser') as { HTTPParser: any };
+    const parser = new HTTPParser();
+    let heads = 0;
+    parser[HTTPParser.kOnHeadersComplete] = () => { heads++; return 0; };
+    for (const k of ['kOnHeaders', 'kOnBody', 'kOnMessageComplete', 'kOnExecute', 'kOnTimeout']) parser[HTTPParser[k]] = () => {};
+    parser.initialize(HTTPParser.REQUEST, {}, 0, 0);
+    const run = (buf: Buffer): number => {
+      const n = parser.execute(buf) as number;
+      if (typeof n !== 'number') throw new Error('llhttp rejected the benchmark head');
+      return n;
+    };
+    run(BROWSER_GET);
+    return heads === 1 ? run : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    proc.noDeprecation = quiet;
+  }
 }
 
 export function markdownTable(rows: readonly BenchRow[]): string {

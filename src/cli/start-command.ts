@@ -18,6 +18,7 @@ import { LoggerThread } from '../../actors/logger/logger-thread.js';
 import { startDemoUpstream } from '../../actors/demo-upstream/demo-upstream.js';
 import { startAdminServer } from '../../actors/admin/admin-server.js';
 import { WorkerPool } from '../../actors/supervisor/worker-pool.js';
+import { SharedSlots } from '../kernel/shared-slots.js';
 
 export const START_USAGE = `Usage: zproxy start [-c FILE] [--workers=auto|N] [--debug]
 
@@ -102,12 +103,13 @@ async function startProxy(initial: ZproxyConfig, configPath: string, args: Start
   let demo: http.Server | undefined;
   if (config.demo.enabled) demo = await startDemoUpstream(config.demo.address, config.demo.port);
 
-  const pool = new WorkerPool();
-  pool.on('event', (e: { kind: string; message?: string }) => log.warn({ event: e }, e.message ?? e.kind));
+  const pool = new WorkerPool({ log: (level, message) => log[level](message) });
+  // One shared counter table for every worker: least-connections sees all workers' load.
+  const sharedSlots = SharedSlots.create();
   try {
     await pool.start(config, {
       appModule: new URL('../../actors/worker/http-worker-app.js', import.meta.url).href,
-      appData: (workerId: number) => ({ accessLogRing: logger?.ringFor(workerId) }),
+      appData: (workerId: number) => ({ accessLogRing: logger?.ringFor(workerId), sharedSlots: sharedSlots.buffer }),
     });
   } catch (err) {
     await logger?.stop();

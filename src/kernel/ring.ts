@@ -62,6 +62,8 @@ const MAGIC_VALUE = 0x7a52_4e47; // 'zRNG'
 const WRAP = -1;
 const MIN_CAPACITY = 64;
 const MAX_CAPACITY = 1 << 30;
+const DECODE_SCRATCH_INITIAL_BYTES = 4096;
+const EMPTY = Buffer.alloc(0);
 const NOT_SHARED_ERROR_HINT = 'pass the SharedArrayBuffer from SpscRing.buffer';
 
 /** Counters are uint32 and wrap at 2^32; compare deltas for rates. */
@@ -107,11 +109,15 @@ export class SpscRing {
   private readonly sab: SharedArrayBuffer;
   private readonly header: Int32Array;
   private readonly data32: Int32Array;
-  private readonly data8: Buffer; // a Buffer so msgpackr takes its latin1/utf8 fast paths
+  private readonly data8: Buffer; // a Buffer: read() hands out Buffer views, decode() uses copy()
   private readonly mask: number;
   private readonly packr = new Packr({ useRecords: false });
   // copyBuffers: decoded binaries must not alias ring memory the producer will overwrite.
   private readonly unpackr = new Unpackr({ useRecords: false, copyBuffers: true });
+  // Records are copied here before decoding: msgpackr's native string extractor only accepts
+  // an ArrayBuffer and throws on shared memory (~5 us per message, then a JS fallback); a
+  // memcpy into private memory keeps the native fast path. Grows to the largest record seen.
+  private decodeScratch: Buffer = Buffer.allocUnsafeSlow(DECODE_SCRATCH_INITIAL_BYTES);
   // Reused so decoding a record allocates no options object.
   private readonly unpackRange = { start: 0, end: 0 };
 
@@ -296,7 +302,7 @@ export class SpscRing {
   private async sleepUntilSpace(need: number): Promise<void> {
     const header = this.header;
     for (;;) {
-      // Same protocol as sleepUntilData, roles swapped: flag, sequence, re-check, sleep.
+      // Same protocol as waitForData, roles swapped: flag, sequence, re-check, sleep.
       Atomics.store(header, PRODUCER_WAITING, 1);
       const seq = Atomics.load(header, SPACE_SEQ);
       if (this.hasSpace(need)) {
@@ -333,12 +339,9 @@ export class SpscRing {
     this.release();
     if (!this.hasData()) return undefined;
     const start = this.nextRecordStart();
-    const range = this.unpackRange;
-    range.start = start;
-    range.end = start + this.data32[(start >> 2) - 1];
     let value: unknown;
     try {
-      value = this.unpackr.unpack(this.data8, range);
+      value = this.decode(start, this.data32[(start >> 2) - 1]);
     } finally {
       this.header[READ_COUNT] = ++this.readCount;
       this.release();
@@ -353,16 +356,12 @@ export class SpscRing {
    */
   drain(fn: (value: unknown) => boolean | void, max = 0x7fff_ffff): number {
     this.release();
-    const range = this.unpackRange;
     let count = 0;
     try {
       while (count < max && this.hasData()) {
         const start = this.nextRecordStart();
-        range.start = start;
-        range.end = start + this.data32[(start >> 2) - 1];
         count++;
-        const value = this.unpackr.unpack(this.data8, range);
-        if (fn(value) === false) break;
+        if (fn(this.decode(start, this.data32[(start >> 2) - 1])) === false) break;
         this.releaseIfLarge();
       }
     } finally {
@@ -427,6 +426,19 @@ export class SpscRing {
       Atomics.add(this.header, SPACE_SEQ, 1);
       Atomics.notify(this.header, SPACE_SEQ);
     }
+  }
+
+  private decode(start: number, length: number): unknown {
+    // msgpackr reads `end: 0` as "to the end of the source"; an empty source makes it throw.
+    if (length === 0) return this.unpackr.unpack(EMPTY);
+    let scratch = this.decodeScratch;
+    if (scratch.length < length) {
+      scratch = this.decodeScratch = Buffer.allocUnsafeSlow(Math.min(2 ** Math.ceil(Math.log2(length)), this.maxPayloadBytes));
+    }
+    this.data8.copy(scratch, 0, start, start + length);
+    const range = this.unpackRange;
+    range.end = length;
+    return this.unpackr.unpack(scratch, range);
   }
 
   // During a long batch, give space back every quarter ring so a blocked producer refills

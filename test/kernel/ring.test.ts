@@ -132,6 +132,33 @@ describe('SpscRing across worker threads', () => {
     }
   });
 
+  test('loses no wake-up over 20,000 ping-pongs in which both sides sleep between records', { timeout: 20_000 }, async () => {
+    const records = 20_000;
+    const ping = SpscRing.create(1024);
+    const pong = SpscRing.create(1024);
+    const worker = startWorker({ mode: 'echo-raw', input: ping.buffer, output: pong.buffer, records });
+    try {
+      const payload = new Uint8Array(4);
+      let mismatches = 0;
+      for (let seq = 0; seq < records; seq++) {
+        payload[0] = seq >>> 24; payload[1] = seq >>> 16; payload[2] = seq >>> 8; payload[3] = seq;
+        assert.equal(ping.tryWrite(payload), true);
+        // A lost wake-up on either side stalls here until the test times out.
+        let echoed = pong.read();
+        while (echoed === undefined) {
+          await pong.waitForData();
+          echoed = pong.read();
+        }
+        if (echoed.readUInt32BE(0) !== seq >>> 0) mismatches++;
+      }
+      assert.equal(mismatches, 0);
+      assert.deepEqual(await nextReply(worker), { kind: 'echoed', records });
+      assert.equal(pong.stats().read, records);
+    } finally {
+      await worker.terminate();
+    }
+  });
+
   test('round-trips msgpackr-encoded values (nested objects, binaries, strings, numbers, booleans, null) through a worker', { timeout: 20_000 }, async () => {
     const values: unknown[] = [
       { kind: 'router.match', id: 42, nested: { path: '/a/b', headers: [['host', 'example.test'], ['x', '']], deep: { deeper: { n: -1 } } } },

@@ -156,6 +156,8 @@ export interface FieldFacts {
   hostCount: number;
   /** Field index of the first Host / Upgrade / Expect line, or -1. */
   hostField: number;
+  /** Offset from the head start of the second Host line, for the duplicate-host error. */
+  secondHostOffset: number;
   upgradeField: number;
   upgradeCount: number;
   expectField: number;
@@ -167,7 +169,7 @@ const NO_TOKENS: string[] = [];
 export const fieldFacts: FieldFacts = {
   contentLength: -1, contentLengthElements: 0, hasTransferEncoding: false, chunked: false,
   connectionTokens: [], connectionClose: false, connectionKeepAlive: false, connectionUpgrade: false,
-  hostCount: 0, hostField: -1, upgradeField: -1, upgradeCount: 0, expectField: -1,
+  hostCount: 0, hostField: -1, secondHostOffset: -1, upgradeField: -1, upgradeCount: 0, expectField: -1,
 };
 
 /**
@@ -196,6 +198,7 @@ export function interpretFields(
   facts.connectionUpgrade = false;
   facts.hostCount = 0;
   facts.hostField = -1;
+  facts.secondHostOffset = -1;
   facts.upgradeField = -1;
   facts.upgradeCount = 0;
   facts.expectField = -1;
@@ -212,7 +215,9 @@ export function interpretFields(
     const ve = table[i + 3];
     switch (kind) {
       case KIND_HOST:
-        if (facts.hostCount++ === 0) facts.hostField = i / SLOTS;
+        if (facts.hostCount === 0) facts.hostField = i / SLOTS;
+        else if (facts.hostCount === 1) facts.secondHostOffset = table[i] - base;
+        facts.hostCount++;
         break;
       case KIND_UPGRADE:
         if (facts.upgradeCount++ === 0) facts.upgradeField = i / SLOTS;

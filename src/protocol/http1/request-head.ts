@@ -87,6 +87,9 @@ export function parseRequestHead(
   if (buf[p] !== SP || p === lineStart) return lineFault(buf[p], 'http1.invalid-method', p - start);
   const methodEnd = p++;
   const targetStart = p;
+  // Targets can be long (query strings): four bytes per step as in the field value loop.
+  const stop4 = stop - 4;
+  while (p <= stop4 && (TARGET_[buf[p]] & TARGET_[buf[p + 1]] & TARGET_[buf[p + 2]] & TARGET_[buf[p + 3]]) !== 0) p += 4;
   while (p < stop && TARGET_[buf[p]] === 1) p++;
   if (p >= stop) return end <= lineMax ? null : requestError('http1.request-line-too-long', lineMax - start);
   if (buf[p] !== SP || p === targetStart) {
@@ -113,7 +116,7 @@ export function parseRequestHead(
   const facts = fieldFacts;
 
   let host: string | undefined;
-  if (facts.hostCount > 1) return requestError('http1.duplicate-host', 0);
+  if (facts.hostCount > 1) return requestError('http1.duplicate-host', facts.secondHostOffset);
   if (facts.hostCount === 1) {
     const hostFault = checkHost(buf, facts.hostField);
     if (hostFault >= 0) return requestError('http1.invalid-host', hostFault - start);

@@ -76,9 +76,12 @@ export function parseResponseHead(
     while (p < stop && FIELD_VALUE_[buf[p]] !== 0) p++;
     reasonEnd = p;
   }
-  if (p >= stop) return end <= lineMax ? null : responseError('http1.status-line-too-long', lineMax - start);
+  if (p >= end) return null; // here p <= lineMax: nothing is known to be too long yet
   const c = buf[p];
-  if (c !== CR) return responseError(c === LF ? 'http1.bare-lf' : 'http1.invalid-status-line', p - start);
+  if (c !== CR) {
+    if (p >= lineMax) return responseError('http1.status-line-too-long', lineMax - start);
+    return responseError(c === LF ? 'http1.bare-lf' : 'http1.invalid-status-line', p - start);
+  }
   if (p + 1 >= end) return null;
   if (buf[p + 1] !== LF) return responseError('http1.bare-cr', p - start);
   p += 2;

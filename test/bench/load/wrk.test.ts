@@ -191,6 +191,7 @@ describe('wrk invocation', () => {
       assert.equal(wrkErrorTotal(r.errors), 0);
       assert.ok(r.latency.p50Us > 0 && r.latency.p50Us <= r.latency.p99Us);
     } finally {
+      server.closeAllConnections();
       server.close();
     }
   });
