@@ -47,6 +47,25 @@ const PIPELINE_LIMIT = 64 * 1024;
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
+/** Up to this size a head and its first body bytes are copied into one buffer: one write() beats writev(). */
+const COALESCE_LIMIT = 16 * 1024;
+
+/** Writes a latin1 head and body bytes with one syscall when small; returns write()'s backpressure flag. */
+function writeHeadAndBody(socket: net.Socket, head: string, body: Buffer): boolean {
+  const total = head.length + body.length;
+  if (total > COALESCE_LIMIT) {
+    socket.cork();
+    socket.write(head, 'latin1');
+    const ok = socket.write(body);
+    socket.uncork();
+    return ok;
+  }
+  const out = Buffer.allocUnsafe(total);
+  out.write(head, 0, 'latin1');
+  body.copy(out, head.length);
+  return socket.write(out);
+}
+
 function isParseError(r: RequestHead | ResponseHead | HttpParseError): r is HttpParseError {
   return (r as HttpParseError).code !== undefined;
 }
@@ -94,6 +113,8 @@ export class Http1Session implements UpstreamConnectionOwner {
   private bytesOut = 0;
   private status = 0;
   private upstreamAddress = '-';
+  /** Response head waiting to go out with the first body bytes. */
+  private pendingHead: string | undefined;
 
   constructor(
     readonly socket: net.Socket,
@@ -416,13 +437,18 @@ export class Http1Session implements UpstreamConnectionOwner {
       upgrade: head.upgrade !== undefined,
     });
     const s = conn.socket;
-    s.cork();
-    s.write(upstreamHead, 'latin1');
-    for (const b of this.pendingBody) s.write(b);
+    let ok: boolean;
+    if (this.pendingBody.length === 0) ok = s.write(upstreamHead, 'latin1');
+    else if (this.pendingBody.length === 1) ok = writeHeadAndBody(s, upstreamHead, this.pendingBody[0]!);
+    else {
+      s.cork();
+      s.write(upstreamHead, 'latin1');
+      for (const b of this.pendingBody) ok = s.write(b);
+      ok = s.writableLength < s.writableHighWaterMark;
+      s.uncork();
+    }
     this.pendingBody.length = 0;
     this.pendingBytes = 0;
-    const ok = s.write(CRLF.subarray(0, 0));
-    s.uncork();
     if (!ok) this.upstreamBlocked = true;
     if (this.reqDone) this.setReadDeadline();
     else this.setDeadline(Deadline.ClientBody, this.owner.snapshot().timeouts.clientBodyMs);
@@ -604,17 +630,20 @@ export class Http1Session implements UpstreamConnectionOwner {
     }
     const out = buildClientHead(this.status, r.reason, headers, r.connectionTokens, this.resKind === Body.None ? 'keep' : framing, this.clientKeepAlive, undefined, head.versionMinor);
     const s = this.socket;
-    s.cork();
-    s.write(out, 'latin1');
     this.bytesOut += out.length;
     if (this.resKind === Body.None) {
-      s.uncork();
+      s.write(out, 'latin1');
       if (bodyOff < buf.length) this.resReusable = false; // bytes after a bodyless response: never reuse
       this.finishExchange();
       return;
     }
+    // The head goes out with the first body bytes in one write (one syscall, no writev).
+    this.pendingHead = out;
     if (bodyOff < buf.length) this.forwardResponseBody(buf, bodyOff, buf.length);
-    s.uncork();
+    if (this.pendingHead !== undefined) {
+      s.write(this.pendingHead, 'latin1');
+      this.pendingHead = undefined;
+    }
   }
 
   private forwardResponseBody(buf: Buffer, off: number, end: number): void {
@@ -664,10 +693,17 @@ export class Http1Session implements UpstreamConnectionOwner {
       let ok: boolean;
       if (this.resKind === Body.Rechunk) {
         this.socket.cork();
+        if (this.pendingHead !== undefined) {
+          this.socket.write(this.pendingHead, 'latin1');
+          this.pendingHead = undefined;
+        }
         this.socket.write(n.toString(16) + '\r\n', 'latin1');
         this.socket.write(slice);
         ok = this.socket.write(CRLF);
         this.socket.uncork();
+      } else if (this.pendingHead !== undefined) {
+        ok = writeHeadAndBody(this.socket, this.pendingHead, slice);
+        this.pendingHead = undefined;
       } else {
         ok = this.socket.write(slice);
       }
@@ -872,6 +908,7 @@ export class Http1Session implements UpstreamConnectionOwner {
   }
 
   private resetExchange(): void {
+    this.pendingHead = undefined;
     this.head = undefined;
     this.route = undefined;
     this.ctx = undefined;

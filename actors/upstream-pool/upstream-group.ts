@@ -50,6 +50,7 @@ export class UpstreamGroup {
   private readonly waiters: Waiter[] = [];
   private readonly tlsOptions: tls.ConnectionOptions | undefined;
   connectFailures = 0;
+  private idleSweep: NodeJS.Timeout | undefined;
 
   constructor(readonly name: string, readonly config: UpstreamGroupConfig, private readonly dns: DnsCache, slots: SlotAllocator) {
     this.hosts = config.hosts.map((h, i) => {
@@ -106,8 +107,9 @@ export class UpstreamGroup {
     conn.host.released();
     const host = conn.host;
     if (reusable && !conn.closed && host.idle.length < this.config.pool.maxIdle) {
-      conn.park(this.config.pool.idleTimeoutMs);
+      conn.park();
       host.idle.push(conn);
+      if (!this.idleSweep && this.config.pool.idleTimeoutMs > 0) this.startIdleSweep();
     } else {
       conn.owner = undefined;
       conn.destroy();
@@ -117,6 +119,33 @@ export class UpstreamGroup {
 
   closeIdle(): void {
     for (const h of this.hosts) h.closeIdle();
+    if (this.idleSweep) {
+      clearInterval(this.idleSweep);
+      this.idleSweep = undefined;
+    }
+  }
+
+  /**
+   * Closes keep-alive connections idle longer than pool.idleTimeoutMs. One
+   * unref'd interval per group (resolution a quarter of the timeout, at
+   * least 250 ms) instead of a timer per parked connection.
+   */
+  private startIdleSweep(): void {
+    const timeoutMs = this.config.pool.idleTimeoutMs;
+    this.idleSweep = setInterval(() => {
+      const cutoff = Date.now() - timeoutMs;
+      let idle = 0;
+      for (const h of this.hosts) {
+        // idle is LIFO: the oldest parked connections sit at the front.
+        while (h.idle.length > 0 && h.idle[0]!.idleSince <= cutoff) h.idle.shift()!.destroy();
+        idle += h.idle.length;
+      }
+      if (idle === 0 && this.idleSweep) {
+        clearInterval(this.idleSweep);
+        this.idleSweep = undefined;
+      }
+    }, Math.max(250, Math.floor(timeoutMs / 4)));
+    this.idleSweep.unref();
   }
 
   private serveWaiter(): void {

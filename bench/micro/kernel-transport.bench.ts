@@ -12,7 +12,7 @@
 import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Bench, type FnReturnedObject, type Task } from 'tinybench';
+import { Bench, type Fn, type FnReturnedObject, type Task } from 'tinybench';
 import { SpscRing } from '../../src/kernel/ring.js';
 import { ChannelReceiver, ChannelSender } from '../../src/kernel/ring-channel.js';
 import { loadComlink } from './fixtures/comlink-loader.js';
@@ -27,8 +27,26 @@ export interface TransportBenchRow {
 }
 
 export interface TransportBenchOptions {
-  /** Measured time per task in ms (tinybench `time`); default 1000. */
+  /** Measured time per task in ms, split over the rounds; default 1500. */
   readonly timeMs?: number;
+  /**
+   * Rounds: every task runs once per round, and each row reports the task's
+   * median round (by ops/s). Round trips between threads depend on how soon
+   * the OS runs the woken thread, which drifts with machine load; interleaving
+   * the tasks keeps that drift from favouring whichever ran in a quiet moment.
+   * Default 3.
+   */
+  readonly rounds?: number;
+}
+
+/** One benchmark: tinybench task function plus how to report it. */
+interface TaskSpec {
+  readonly name: string;
+  readonly fn: Fn;
+  readonly async: boolean;
+  readonly notes: string;
+  /** Report p50/p99 (one sample = one operation); otherwise samples are batch means. */
+  readonly latency: boolean;
 }
 
 const workerUrl = new URL('./fixtures/transport-worker.js', import.meta.url);
@@ -75,187 +93,249 @@ function replies(worker: Worker): () => Promise<unknown> {
   return () => new Promise((resolve) => { settle = resolve; });
 }
 
-function row(task: Task, notes: string, latency: boolean): TransportBenchRow {
+function row(task: Task, spec: TaskSpec): TransportBenchRow {
   const result = task.result;
   if (result.state !== 'completed' && result.state !== 'aborted-with-statistics') {
     throw new Error(`benchmark '${task.name}' ended ${result.state}${result.state === 'errored' ? `: ${result.error.message}` : ''}`);
   }
-  const out: TransportBenchRow = { name: task.name, opsPerSec: Math.round(1000 / result.latency.mean), notes };
-  if (latency) {
+  const out: TransportBenchRow = { name: task.name, opsPerSec: Math.round(1000 / result.latency.mean), notes: spec.notes };
+  if (spec.latency) {
     out.p50Us = Math.round(result.latency.p50 * 10_000) / 10;
     out.p99Us = Math.round(result.latency.p99 * 10_000) / 10;
   }
   return out;
 }
 
-function addSameThread(bench: Bench): void {
+/** Shared resources of one run, released at its end. */
+interface Run {
+  readonly workers: Worker[];
+  readonly cleanups: Array<() => void>;
+}
+
+function sameThreadTasks(): TaskSpec[] {
   const ring = SpscRing.create(PING_RING_BYTES);
   const payload = payloadOf(SMALL_BYTES);
   let checksum = 0;
   const consume = (view: Uint8Array): void => { checksum ^= view[0]; };
-  bench.add('ring write+read, 100 B, same thread', (): FnReturnedObject => {
-    const start = performance.now();
-    for (let i = 0; i < CALLS_PER_SAMPLE; i++) {
-      ring.tryWrite(payload);
-      ring.drainRaw(consume, 1);
-    }
-    const elapsed = performance.now() - start;
-    return { overriddenDuration: elapsed / CALLS_PER_SAMPLE, overriddenIterationCost: elapsed };
-  }, { async: false });
+  return [{
+    name: 'ring write+read, 100 B, same thread',
+    notes: 'write and read back one record per op, 64 KiB ring',
+    latency: false,
+    async: false,
+    fn: (): FnReturnedObject => {
+      const start = performance.now();
+      for (let i = 0; i < CALLS_PER_SAMPLE; i++) {
+        ring.tryWrite(payload);
+        ring.drainRaw(consume, 1);
+      }
+      const elapsed = performance.now() - start;
+      // checksum stays observable so the reads cannot be optimized away.
+      return { overriddenDuration: elapsed / CALLS_PER_SAMPLE + checksum * 0, overriddenIterationCost: elapsed };
+    },
+  }];
 }
 
-async function ringThroughput(bench: Bench, recordBytes: 100 | 4096, workers: Worker[]): Promise<void> {
+/** Resolves once counter[index] reaches target; the worker notifies index after storing. */
+async function counterReaches(counter: Int32Array, index: number, target: number): Promise<void> {
+  for (let seen = Atomics.load(counter, index); seen < target; seen = Atomics.load(counter, index)) {
+    const wait = waitAsync(counter, index, seen);
+    if (wait.async) await wait.value;
+  }
+}
+
+async function ringThroughputTask(run: Run, recordBytes: 100 | 4096): Promise<TaskSpec> {
   const ring = SpscRing.create(THROUGHPUT_RING_BYTES);
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  workers.push(await spawn({ mode: 'ring-count', input: ring.buffer, counter: counter.buffer as SharedArrayBuffer }));
+  run.workers.push(await spawn({ mode: 'ring-count', input: ring.buffer, counter: counter.buffer as SharedArrayBuffer }));
   const payload = payloadOf(recordBytes);
   const perSample = THROUGHPUT_RECORDS[recordBytes];
   let sent = 0;
-  bench.add(`ring throughput to a worker, ${recordBytes === SMALL_BYTES ? '100 B' : '4 KiB'} records`, async (): Promise<FnReturnedObject> => {
-    const start = performance.now();
-    const target = sent + perSample;
-    while (sent < target) {
-      if (ring.tryWrite(payload)) sent++;
-      else await ring.waitForSpace(recordBytes);
-    }
-    for (let seen = Atomics.load(counter, 0); seen < target; seen = Atomics.load(counter, 0)) {
-      const wait = waitAsync(counter, 0, seen);
-      if (wait.async) await wait.value;
-    }
-    const elapsed = performance.now() - start;
-    return { overriddenDuration: elapsed / perSample, overriddenIterationCost: elapsed };
-  }, { async: true });
+  return {
+    name: `ring throughput to a worker, ${recordBytes === SMALL_BYTES ? '100 B' : '4 KiB'} records`,
+    notes: `records/s; ${THROUGHPUT_RING_BYTES / 1024} KiB ring, producer sleeps in waitForSpace when full`,
+    latency: false,
+    async: true,
+    fn: async (): Promise<FnReturnedObject> => {
+      const start = performance.now();
+      const target = sent + perSample;
+      while (sent < target) {
+        if (ring.tryWrite(payload)) sent++;
+        else await ring.waitForSpace(recordBytes);
+      }
+      await counterReaches(counter, 0, target);
+      const elapsed = performance.now() - start;
+      return { overriddenDuration: elapsed / perSample, overriddenIterationCost: elapsed };
+    },
+  };
 }
 
-async function channelThroughput(bench: Bench, workers: Worker[]): Promise<void> {
+async function channelThroughputTask(run: Run): Promise<TaskSpec> {
   const ring = SpscRing.create(THROUGHPUT_RING_BYTES);
   const counter = new Int32Array(new SharedArrayBuffer(12));
-  workers.push(await spawn({ mode: 'channel-count', input: ring.buffer, counter: counter.buffer as SharedArrayBuffer }));
+  run.workers.push(await spawn({ mode: 'channel-count', input: ring.buffer, counter: counter.buffer as SharedArrayBuffer }));
   const sender = new ChannelSender(ring);
   const perSample = THROUGHPUT_RECORDS[SMALL_BYTES];
   const message = pingObject(0);
   let sent = 0;
-  bench.add('channel throughput to a worker, object with 100 B body', async (): Promise<FnReturnedObject> => {
-    const start = performance.now();
-    const target = sent + perSample;
-    Atomics.store(counter, 1, target);
-    while (sent < target) {
-      message.seq = sent;
-      if (sender.send(message)) sent++;
-      else await sender.whenFlushed();
-    }
-    for (let done = Atomics.load(counter, 2); done < target; done = Atomics.load(counter, 2)) {
-      const wait = waitAsync(counter, 2, done);
-      if (wait.async) await wait.value;
-    }
-    const elapsed = performance.now() - start;
-    return { overriddenDuration: elapsed / perSample, overriddenIterationCost: elapsed };
-  }, { async: true });
+  return {
+    name: 'channel throughput to a worker, object with 100 B body',
+    notes: `messages/s; msgpackr, ${THROUGHPUT_RING_BYTES / 1024} KiB ring + overflow queue, receiver batches of 256`,
+    latency: false,
+    async: true,
+    fn: async (): Promise<FnReturnedObject> => {
+      const start = performance.now();
+      const target = sent + perSample;
+      Atomics.store(counter, 1, target);
+      while (sent < target) {
+        message.seq = sent;
+        if (sender.send(message)) sent++;
+        else await sender.whenFlushed();
+      }
+      await counterReaches(counter, 2, target);
+      const elapsed = performance.now() - start;
+      return { overriddenDuration: elapsed / perSample, overriddenIterationCost: elapsed };
+    },
+  };
 }
 
-async function postThroughput(bench: Bench, workers: Worker[]): Promise<void> {
+async function postThroughputTask(run: Run): Promise<TaskSpec> {
   const perSample = THROUGHPUT_RECORDS[SMALL_BYTES];
   const worker = await spawn({ mode: 'post-count', every: perSample });
-  workers.push(worker);
+  run.workers.push(worker);
   const next = replies(worker);
   const payload = payloadOf(SMALL_BYTES);
-  bench.add('postMessage throughput to a worker, 100 B Uint8Array', async (): Promise<FnReturnedObject> => {
-    const start = performance.now();
-    const done = next();
-    for (let i = 0; i < perSample; i++) worker.postMessage(payload);
-    await done;
-    const elapsed = performance.now() - start;
-    return { overriddenDuration: elapsed / perSample, overriddenIterationCost: elapsed };
-  }, { async: true });
+  return {
+    name: 'postMessage throughput to a worker, 100 B Uint8Array',
+    notes: 'messages/s; structured clone',
+    latency: false,
+    async: true,
+    fn: async (): Promise<FnReturnedObject> => {
+      const start = performance.now();
+      const done = next();
+      for (let i = 0; i < perSample; i++) worker.postMessage(payload);
+      await done;
+      const elapsed = performance.now() - start;
+      return { overriddenDuration: elapsed / perSample, overriddenIterationCost: elapsed };
+    },
+  };
 }
 
-async function addRoundTrips(bench: Bench, workers: Worker[], cleanups: Array<() => void>): Promise<void> {
+async function roundTripTasks(run: Run): Promise<TaskSpec[]> {
   const payload = payloadOf(SMALL_BYTES);
+  const message = pingObject(0);
+  let seq = 0;
 
   const toEcho = SpscRing.create(PING_RING_BYTES);
   const fromEcho = SpscRing.create(PING_RING_BYTES);
-  workers.push(await spawn({ mode: 'ring-echo', input: toEcho.buffer, output: fromEcho.buffer }));
+  run.workers.push(await spawn({ mode: 'ring-echo', input: toEcho.buffer, output: fromEcho.buffer }));
   const drop = (): void => {};
-  bench.add('ring round trip, 100 B', async () => {
-    toEcho.tryWrite(payload);
-    while (fromEcho.drainRaw(drop, 1) === 0) await fromEcho.waitForData();
-  }, { async: true });
 
   const toChannel = SpscRing.create(PING_RING_BYTES);
   const fromChannel = SpscRing.create(PING_RING_BYTES);
-  workers.push(await spawn({ mode: 'channel-echo', input: toChannel.buffer, output: fromChannel.buffer }));
+  run.workers.push(await spawn({ mode: 'channel-echo', input: toChannel.buffer, output: fromChannel.buffer }));
   const sender = new ChannelSender(toChannel);
   const receiver = new ChannelReceiver(fromChannel, { keepAlive: false });
   let settle: (() => void) | undefined;
   receiver.start(() => { const done = settle; settle = undefined; done?.(); });
-  cleanups.push(() => receiver.stop());
-  let seq = 0;
-  const message = pingObject(0);
-  bench.add('channel round trip, object with 100 B body (msgpackr)', async () => {
-    const reply = new Promise<void>((resolve) => { settle = resolve; });
-    message.seq = seq++;
-    sender.send(message);
-    await reply;
-  }, { async: true });
+  run.cleanups.push(() => receiver.stop());
 
   const postWorker = await spawn({ mode: 'post-echo' });
-  workers.push(postWorker);
+  run.workers.push(postWorker);
   const postReply = replies(postWorker);
-  bench.add('postMessage round trip, 100 B Uint8Array', async () => {
-    const reply = postReply();
-    postWorker.postMessage(payload);
-    await reply;
-  }, { async: true });
-  bench.add('postMessage round trip, object with 100 B body', async () => {
-    const reply = postReply();
-    message.seq = seq++;
-    postWorker.postMessage(message);
-    await reply;
-  }, { async: true });
 
   const { comlink, nodeEndpoint } = await loadComlink();
   const comlinkWorker = await spawn({ mode: 'comlink' });
-  workers.push(comlinkWorker);
+  run.workers.push(comlinkWorker);
   const remote = comlink.wrap<{ echo(value: unknown): unknown }>(nodeEndpoint(comlinkWorker));
-  bench.add('comlink call round trip, 100 B Uint8Array', async () => {
-    await remote.echo(payload);
-  }, { async: true });
-  cleanups.push(() => remote[comlink.releaseProxy]());
+  run.cleanups.push(() => remote[comlink.releaseProxy]());
+
+  return [
+    {
+      name: 'ring round trip, 100 B',
+      notes: 'raw bytes; both sides sleep in Atomics.waitAsync',
+      latency: true,
+      async: true,
+      fn: async () => {
+        toEcho.tryWrite(payload);
+        while (fromEcho.drainRaw(drop, 1) === 0) await fromEcho.waitForData();
+      },
+    },
+    {
+      name: 'channel round trip, object with 100 B body',
+      notes: 'msgpackr; ChannelSender/Receiver both ways (batch + setImmediate)',
+      latency: true,
+      async: true,
+      fn: async () => {
+        const reply = new Promise<void>((resolve) => { settle = resolve; });
+        message.seq = seq++;
+        sender.send(message);
+        await reply;
+      },
+    },
+    {
+      name: 'postMessage round trip, 100 B Uint8Array',
+      notes: 'structured clone',
+      latency: true,
+      async: true,
+      fn: async () => {
+        const reply = postReply();
+        postWorker.postMessage(payload);
+        await reply;
+      },
+    },
+    {
+      name: 'postMessage round trip, object with 100 B body',
+      notes: 'structured clone',
+      latency: true,
+      async: true,
+      fn: async () => {
+        const reply = postReply();
+        message.seq = seq++;
+        postWorker.postMessage(message);
+        await reply;
+      },
+    },
+    {
+      name: 'comlink call round trip, 100 B Uint8Array',
+      notes: 'comlink 4.4 over its node adapter',
+      latency: true,
+      async: true,
+      fn: async () => {
+        await remote.echo(payload);
+      },
+    },
+  ];
+}
+
+function median(rows: TransportBenchRow[]): TransportBenchRow {
+  const sorted = [...rows].sort((a, b) => a.opsPerSec - b.opsPerSec);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 export async function runKernelTransportBench(options: TransportBenchOptions = {}): Promise<TransportBenchRow[]> {
-  const time = options.timeMs ?? 1000;
-  const workers: Worker[] = [];
-  const cleanups: Array<() => void> = [];
+  const rounds = options.rounds ?? 3;
+  const time = (options.timeMs ?? 1500) / rounds;
+  const run: Run = { workers: [], cleanups: [] };
   try {
-    const sameThread = new Bench({ name: 'ring, one thread', time, warmupTime: Math.min(250, time) });
-    addSameThread(sameThread);
-    const throughput = new Bench({ name: 'throughput', time, warmupTime: Math.min(250, time) });
-    await ringThroughput(throughput, SMALL_BYTES, workers);
-    await ringThroughput(throughput, LARGE_BYTES, workers);
-    await channelThroughput(throughput, workers);
-    await postThroughput(throughput, workers);
-    const roundTrips = new Bench({ name: 'round trips', time, warmupTime: Math.min(250, time) });
-    await addRoundTrips(roundTrips, workers, cleanups);
-
-    await sameThread.run();
-    await throughput.run();
-    await roundTrips.run();
-    return [
-      row(sameThread.tasks[0], 'write and read back one record per op, 64 KiB ring', false),
-      row(throughput.tasks[0], `records/s; ${THROUGHPUT_RING_BYTES / 1024} KiB ring, producer waits for space when full`, false),
-      row(throughput.tasks[1], `records/s; ${THROUGHPUT_RING_BYTES / 1024} KiB ring`, false),
-      row(throughput.tasks[2], 'messages/s; msgpackr, 4096-record overflow queue, receiver batches of 256', false),
-      row(throughput.tasks[3], 'messages/s; structured clone', false),
-      row(roundTrips.tasks[0], 'raw bytes; both sides sleep in Atomics.waitAsync', true),
-      row(roundTrips.tasks[1], 'ChannelSender/Receiver both ways, batching + setImmediate', true),
-      row(roundTrips.tasks[2], 'structured clone', true),
-      row(roundTrips.tasks[3], 'structured clone', true),
-      row(roundTrips.tasks[4], 'comlink 4.4 over node-adapter', true),
+    const specs: TaskSpec[] = [
+      ...sameThreadTasks(),
+      await ringThroughputTask(run, SMALL_BYTES),
+      await ringThroughputTask(run, LARGE_BYTES),
+      await channelThroughputTask(run),
+      await postThroughputTask(run),
+      ...await roundTripTasks(run),
     ];
+    const results: TransportBenchRow[][] = specs.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      const bench = new Bench({ name: `kernel transport, round ${round + 1}`, time, warmupTime: Math.min(100, time) });
+      for (const spec of specs) bench.add(spec.name, spec.fn, { async: spec.async });
+      await bench.run();
+      bench.tasks.forEach((task, i) => results[i].push(row(task, specs[i])));
+    }
+    return results.map(median);
   } finally {
-    for (const cleanup of cleanups) cleanup();
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    for (const cleanup of run.cleanups) cleanup();
+    await Promise.all(run.workers.map((worker) => worker.terminate()));
   }
 }
 
