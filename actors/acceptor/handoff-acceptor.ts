@@ -123,23 +123,34 @@ export class HandoffMainAcceptor implements MainAcceptor {
     }
   }
 
-  /** Least open connections among ready, beating workers; -1 if none. */
+  /**
+   * Least open connections among ready workers whose heartbeat is fresh; if
+   * every ready worker is late (a loaded machine), the least loaded of them
+   * anyway, rather than holding sockets until a respawn. -1 if none is ready.
+   */
   private pick(): number {
     const { counters, staleHeartbeatMs } = this.options;
     const n = this.workers.length;
     const now = monotonicMs();
     let best = -1;
     let bestOpen = Infinity;
+    let late = -1;
+    let lateOpen = Infinity;
     for (let k = 0; k < n; k++) {
       const slot = (this.cursor + k) % n;
       if (this.workers[slot] === undefined || counters.state(slot) !== WORKER_STATE.ready) continue;
-      if (counters.heartbeatAgeMs(slot, now) > staleHeartbeatMs) continue;
       const open = counters.open(slot);
-      if (open < bestOpen) {
+      if (counters.heartbeatAgeMs(slot, now) > staleHeartbeatMs) {
+        if (open < lateOpen) {
+          late = slot;
+          lateOpen = open;
+        }
+      } else if (open < bestOpen) {
         best = slot;
         bestOpen = open;
       }
     }
+    if (best < 0) best = late;
     if (best >= 0) this.cursor = (best + 1) % n;
     return best;
   }

@@ -5,7 +5,7 @@
  */
 import { SpscRing } from '../../src/kernel/ring.js';
 import type { AccessRecord } from '../session-http1/access-record.js';
-import type { AccessEntry } from './access-entry.js';
+import type { AccessEntryWire } from './access-entry.js';
 import { headersNeeded } from './access-log-format.js';
 
 /** Header values never written to a log (credentials); API-key header names are added from config. */
@@ -39,13 +39,11 @@ export class AccessLogProducer {
         }
       }
     }
-    const entry: AccessEntry = {
-      time: r.time, workerId: this.workerId, requestId: r.requestId, clientAddress: r.clientAddress, clientPort: r.clientPort,
-      method: r.method, uri: r.uri, protocol: r.protocol, status: r.status, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived,
-      requestTimeMs: r.requestTimeMs, upstreamAddress: r.upstreamAddress, upstreamConnectMs: r.upstreamConnectMs,
-      upstreamResponseMs: r.upstreamResponseMs, route: r.route, tlsSni: r.tlsSni, headerValues: values,
-    };
-    if (this.ring.writeOrDrop(this.ring.encode(entry))) this.written++;
+    const wire: AccessEntryWire = [
+      r.time, this.workerId, r.requestId, r.clientAddress, r.clientPort, r.method, r.uri, r.protocol, r.status, r.bytesSent,
+      r.bytesReceived, r.requestTimeMs, r.upstreamAddress, r.upstreamConnectMs, r.upstreamResponseMs, r.route, r.tlsSni, values,
+    ];
+    if (this.ring.writeOrDrop(this.ring.encode(wire))) this.written++;
   };
 
   stats(): { written: number; dropped: number; fillBytes: number; capacityBytes: number } {

@@ -11,7 +11,7 @@ import sonicBoomModule, { type SonicBoom } from 'sonic-boom';
 const SonicBoomCtor = sonicBoomModule as unknown as typeof SonicBoom;
 import { SpscRing } from '../../src/kernel/ring.js';
 import type { LoggingConfig } from '../../src/config/types.js';
-import type { AccessEntry } from './access-entry.js';
+import { entryFromWire, type AccessEntry, type AccessEntryWire } from './access-entry.js';
 import { compileAccessFormat } from './access-log-format.js';
 import type { LoggerCommand, LoggerEvent, LoggerStats } from './logger-messages.js';
 
@@ -56,7 +56,7 @@ function drainAll(): void {
   let more = false;
   for (const ring of rings.values()) {
     let out = '';
-    const n = ring.drain((v) => { out += format(v as AccessEntry); }, BATCH);
+    const n = ring.drain((v) => { out += format(entryFromWire(v as AccessEntryWire)); }, BATCH);
     if (n > 0) {
       lines += n;
       if (sink) sink.write(out);

@@ -1,4 +1,5 @@
 import type { HeaderOps } from '../../src/config/types.js';
+import { ZproxyError } from '../../src/kernel/errors.js';
 import { CONTINUE, type Middleware, type MiddlewareDecision } from './middleware.js';
 import type { RequestContext, ResponseContext } from './request-context.js';
 
@@ -13,15 +14,19 @@ export class HeaderRules {
   private readonly append: readonly string[];
   readonly empty: boolean;
 
-  constructor(edits: Partial<HeaderOps> | undefined) {
+  /** `where` names the rules in errors, e.g. "route 'api' headers.request". */
+  constructor(edits: Partial<HeaderOps> | undefined, where = 'headers') {
     const drop = new Set<string>();
     const append: string[] = [];
-    for (const name of edits?.remove ?? []) drop.add(name.toLowerCase());
+    for (const name of edits?.remove ?? []) drop.add(checkEditable(name, where));
     for (const [name, value] of Object.entries(edits?.set ?? {})) {
-      drop.add(name.toLowerCase());
+      drop.add(checkEditable(name, where));
       append.push(name, value);
     }
-    for (const [name, value] of Object.entries(edits?.add ?? {})) append.push(name, value);
+    for (const [name, value] of Object.entries(edits?.add ?? {})) {
+      checkEditable(name, where);
+      append.push(name, value);
+    }
     this.drop = drop;
     this.append = append;
     this.empty = drop.size === 0 && append.length === 0;
@@ -43,14 +48,33 @@ export class HeaderRules {
   }
 }
 
+/**
+ * Content-Length and Transfer-Encoding are never editable: the session
+ * forwards bodies byte for byte under the framing it validated, so a rule that
+ * changed them would make the next hop read the body (or the next request)
+ * differently: request smuggling by configuration. Returns the lowercased name.
+ */
+function checkEditable(name: string, where: string): string {
+  const lower = name.toLowerCase();
+  if (lower === 'content-length' || lower === 'transfer-encoding') {
+    throw new ZproxyError({
+      code: 'middleware.framing-header',
+      message: `${where}: '${name}' cannot be added, set or removed; the proxy keeps message framing as received`,
+      source: 'middleware',
+      context: { where, header: name },
+    });
+  }
+  return lower;
+}
+
 /** The built-in `headers` middleware: route-independent header edits on both directions. */
 export class HeadersMiddleware implements Middleware {
   private readonly request: HeaderRules;
   private readonly response: HeaderRules;
 
   constructor(readonly name: string, config: { request?: Partial<HeaderOps>; response?: Partial<HeaderOps> }) {
-    this.request = new HeaderRules(config.request);
-    this.response = new HeaderRules(config.response);
+    this.request = new HeaderRules(config.request, `middleware '${name}' request`);
+    this.response = new HeaderRules(config.response, `middleware '${name}' response`);
   }
 
   onRequest(ctx: RequestContext): MiddlewareDecision {

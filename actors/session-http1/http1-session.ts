@@ -38,12 +38,14 @@ export interface SessionOwner {
 
 const enum Phase { Head, Dispatch, Exchange, Tunnel, Closed }
 const enum Body { None, Length, Chunked, Close, Rechunk, Dechunk }
-const enum Deadline { None, Header, Idle, ClientBody, UpstreamRead, Write, TunnelIdle }
+const enum Deadline { None, Header, Idle, ClientBody, UpstreamRead, Write, TunnelIdle, Linger }
 
 /** Body bytes held while the upstream connection is being set up; past this the client is paused. */
 const PENDING_BODY_LIMIT = 64 * 1024;
 /** Pipelined bytes buffered behind an in-flight request; past this the client is paused. */
 const PIPELINE_LIMIT = 64 * 1024;
+/** Linger bound when headerMs is 0 (disabled): nginx's lingering_timeout default. */
+const LINGER_FALLBACK_MS = 5000;
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
@@ -70,6 +72,14 @@ function isParseError(r: RequestHead | ResponseHead | HttpParseError): r is Http
   return (r as HttpParseError).code !== undefined;
 }
 
+/** RFC 9110 9.2.2: the methods a proxy may replay without knowing whether the upstream acted. */
+function isIdempotent(method: string): boolean {
+  switch (method) {
+    case 'GET': case 'HEAD': case 'OPTIONS': case 'TRACE': case 'PUT': case 'DELETE': return true;
+    default: return false;
+  }
+}
+
 export class Http1Session implements UpstreamConnectionOwner {
   private phase = Phase.Head;
   private input: Buffer | undefined;
@@ -78,6 +88,8 @@ export class Http1Session implements UpstreamConnectionOwner {
   private deadlineKind = Deadline.None;
   private requests = 0;
   private paused = false;
+  /** Closed by us with end(): waiting for the client's side to close (or the Linger deadline). */
+  private lingering = false;
 
   // ---- per-request state (reset in resetExchange) ----
   private head: RequestHead | undefined;
@@ -134,7 +146,7 @@ export class Http1Session implements UpstreamConnectionOwner {
   }
 
   get closed(): boolean {
-    return this.phase === Phase.Closed;
+    return this.phase === Phase.Closed && !this.lingering;
   }
 
   /** True when between requests with nothing buffered: safe to close for drain or rebalancing. */
@@ -167,6 +179,9 @@ export class Http1Session implements UpstreamConnectionOwner {
       case Deadline.TunnelIdle:
         this.destroy();
         return;
+      case Deadline.Linger:
+        this.socket.destroy(); // 'close' follows: onClientClose finishes the session
+        return;
     }
   }
 
@@ -176,7 +191,10 @@ export class Http1Session implements UpstreamConnectionOwner {
   }
 
   destroy(): void {
-    if (this.phase === Phase.Closed) return;
+    if (this.phase === Phase.Closed) {
+      if (this.lingering) this.socket.destroy();
+      return;
+    }
     this.socket.destroy();
     this.onClientClose();
   }
@@ -221,7 +239,14 @@ export class Http1Session implements UpstreamConnectionOwner {
   };
 
   private readonly onClientClose = (): void => {
-    if (this.phase === Phase.Closed) return;
+    if (this.phase === Phase.Closed) {
+      if (this.lingering) {
+        this.lingering = false;
+        this.deadlineKind = Deadline.None;
+        this.owner.sessionClosed(this);
+      }
+      return;
+    }
     const wasBusy = this.phase !== Phase.Head;
     this.phase = Phase.Closed;
     this.deadlineKind = Deadline.None;
@@ -735,8 +760,9 @@ export class Http1Session implements UpstreamConnectionOwner {
     if (this.resHead === undefined) {
       // Reset before any response byte. A reused keep-alive connection may
       // have been closed by the upstream as we sent: retry once on a fresh
-      // one when the request has no body (nothing of it can be lost).
-      if (this.connReused && !this.retried && this.reqKind === Body.None && this.resBuf === undefined) {
+      // one when the request has no body (nothing of it can be lost) and is
+      // idempotent (the upstream may have acted on it before closing).
+      if (this.connReused && !this.retried && this.reqKind === Body.None && this.resBuf === undefined && isIdempotent(this.head!.method)) {
         this.retried = true;
         this.phase = Phase.Dispatch;
         this.connectUpstream();
@@ -804,9 +830,13 @@ export class Http1Session implements UpstreamConnectionOwner {
     this.finishRecord();
     if (!this.clientKeepAlive || this.owner.draining) {
       this.phase = Phase.Closed;
-      this.deadlineKind = Deadline.None;
       this.socket.end();
-      this.owner.sessionClosed(this);
+      // end() only sends our FIN: a client that never closes its side would hold the socket
+      // forever. The session stays with its owner until 'close', and the sweeper destroys
+      // the socket if that takes longer than a request head may take.
+      this.lingering = true;
+      const headerMs = this.owner.snapshot().timeouts.headerMs;
+      this.setDeadline(Deadline.Linger, headerMs > 0 ? headerMs : LINGER_FALLBACK_MS);
       return;
     }
     this.resetExchange();

@@ -2,8 +2,10 @@ import type { SystemStats } from '../../src/kernel/actor-system.js';
 import type { AcceptorKind } from '../../src/platform/node-features.js';
 import type { BoundListener } from '../acceptor/acceptor-strategy.js';
 import type { PoolEvent } from './pool-events.js';
+import type { SharedCounters } from './shared-counters.js';
+import type { WorkerSlot } from './worker-slot.js';
 
-/** The shape of WorkerPool.stats(): JSON-able, for the CLI and the admin endpoint. */
+/** The shape of WorkerPool.stats() and how one worker's part is gathered: JSON-able, for the CLI and the admin endpoint. */
 
 export type WorkerSlotState = 'starting' | 'ready' | 'respawn-wait' | 'draining' | 'stopped';
 
@@ -42,4 +44,26 @@ export interface PoolStats {
     readonly reloadFailures: number;
     readonly events: readonly PoolEvent[];
   };
+}
+
+export type PingResult =
+  | { readonly workerId: number; readonly ok: true; readonly rttMs: number }
+  | { readonly workerId: number; readonly ok: false; readonly error: string };
+
+/** One worker's stats: the shared counters (always readable, even from a hung worker) plus its own report. */
+export async function collectWorkerStats(s: WorkerSlot, counters: SharedCounters | undefined, nowMs: number, timeoutMs: number): Promise<WorkerStats> {
+  const base = {
+    workerId: s.id, threadId: s.threadId, tid: s.tid, cpu: s.cpu, numaNode: s.numaNode, pinned: s.pin?.ok === true,
+    state: s.state, restarts: s.restarts,
+    heartbeatAgeMs: counters ? counters.heartbeatAgeMs(s.id, nowMs) : -1,
+    openConnections: counters ? counters.open(s.id) : 0,
+    acceptedConnections: counters ? counters.accepted(s.id) : 0,
+  };
+  if (!s.control || (s.state !== 'ready' && s.state !== 'draining')) return { ...base, uptimeMs: undefined, app: undefined, actors: undefined };
+  try {
+    const r = await s.control.call('stats', [], timeoutMs);
+    return { ...base, uptimeMs: r.uptimeMs, app: r.app, actors: r.actors };
+  } catch (err) {
+    return { ...base, uptimeMs: undefined, app: undefined, actors: undefined, error: (err as Error).message };
+  }
 }

@@ -30,12 +30,12 @@ export interface RuntimeConfig {
   readonly listeners: readonly RuntimeListenerConfig[];
 }
 
-/** Defaults: a hang is 2 s without a heartbeat (the brief); beats every 250 ms leave 8 chances before that. */
+/** The schema's defaults (conf/zproxy.schema.json): a hang is 2 s without a heartbeat, beats every 100 ms. */
 export const RUNTIME_DEFAULTS: RuntimeServerConfig = {
   workers: 'auto',
   acceptor: 'auto',
   pinning: false,
-  watchdog: { hangTimeoutMs: 2000, heartbeatIntervalMs: 250 },
+  watchdog: { hangTimeoutMs: 2000, heartbeatIntervalMs: 100 },
   restart: { maxRestarts: 5, withinMs: 10_000, backoffInitialMs: 100, backoffMaxMs: 5000 },
   timeouts: { drainMs: 10_000 },
 };

@@ -7,7 +7,7 @@ import { chooseAcceptor, type AcceptorKind } from '../../src/platform/node-featu
 import { createMainAcceptor } from '../acceptor/acceptor-factory.js';
 import type { BoundListener, MainAcceptor } from '../acceptor/acceptor-strategy.js';
 import { EventLog, type PoolEvent, type PoolEventInput, type PoolEventKind } from './pool-events.js';
-import type { PoolStats, WorkerStats } from './pool-stats.js';
+import { collectWorkerStats, type PingResult, type PoolStats } from './pool-stats.js';
 import { resolveServerConfig, type RuntimeConfig, type RuntimeServerConfig } from './runtime-config.js';
 import { createCountersBuffer, monotonicMs, SharedCounters, WORKER_STATE } from './shared-counters.js';
 import { listenerChange, runTwoPhaseReload } from './two-phase-reload.js';
@@ -131,7 +131,7 @@ export class WorkerPool extends EventEmitter {
     const { hangTimeoutMs, heartbeatIntervalMs } = server.watchdog;
     this.acceptor = createMainAcceptor(this.acceptorKind, {
       counters,
-      // Two missed beats: late enough to ignore GC pauses, early enough to stop feeding a worker that hangs.
+      // Half the hang timeout, at least two beats: late enough to ignore GC pauses, early enough to stop feeding a worker that hangs.
       staleHeartbeatMs: Math.max(2 * heartbeatIntervalMs, hangTimeoutMs / 2),
       onError: (listener, err) => this.acceptorError(listener, err),
     });
@@ -244,29 +244,27 @@ export class WorkerPool extends EventEmitter {
 
   async stats(): Promise<PoolStats> {
     const now = monotonicMs();
-    const counters = this.counters;
-    const workers = await Promise.all(this.slots.map(async (s): Promise<WorkerStats> => {
-      const base = {
-        workerId: s.id, threadId: s.threadId, tid: s.tid, cpu: s.cpu, numaNode: s.numaNode, pinned: s.pin?.ok === true,
-        state: s.state, restarts: s.restarts,
-        heartbeatAgeMs: counters ? counters.heartbeatAgeMs(s.id, now) : -1,
-        openConnections: counters ? counters.open(s.id) : 0,
-        acceptedConnections: counters ? counters.accepted(s.id) : 0,
-      };
-      if (!s.control || (s.state !== 'ready' && s.state !== 'draining')) return { ...base, uptimeMs: undefined, app: undefined, actors: undefined };
-      try {
-        const r = await s.control.call('stats', [], STATS_TIMEOUT_MS);
-        return { ...base, uptimeMs: r.uptimeMs, app: r.app, actors: r.actors };
-      } catch (err) {
-        return { ...base, uptimeMs: undefined, app: undefined, actors: undefined, error: (err as Error).message };
-      }
-    }));
+    const workers = await Promise.all(this.slots.map((s) => collectWorkerStats(s, this.counters, now, STATS_TIMEOUT_MS)));
     return {
       acceptor: this.acceptorKind,
       listeners: this.bound,
       workers,
       supervisor: { ...this.totals, events: this.events.list() },
     };
+  }
+
+  /** Round trip to every live worker over the control plane (a health check; a hung worker times out). */
+  async ping(timeoutMs = STATS_TIMEOUT_MS): Promise<PingResult[]> {
+    return Promise.all(this.slots.map(async (s): Promise<PingResult> => {
+      if (!s.control) return { workerId: s.id, ok: false, error: `worker ${s.id} is ${s.state}` };
+      const t0 = performance.now();
+      try {
+        await s.control.call('ping', [], timeoutMs);
+        return { workerId: s.id, ok: true, rttMs: performance.now() - t0 };
+      } catch (err) {
+        return { workerId: s.id, ok: false, error: (err as Error).message };
+      }
+    }));
   }
 
   // ---- worker lifecycle -----------------------------------------------------

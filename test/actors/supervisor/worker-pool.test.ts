@@ -38,6 +38,8 @@ describe(`WorkerPool (acceptor ${chooseAcceptor('auto')})`, () => {
       const requests = stats.workers.map((w) => (w.app as { requests: number }).requests);
       assert.equal(requests[0]! + requests[1]!, sent);
       assert.equal(stats.supervisor.restarts, 0);
+      const pings = await pool.ping();
+      assert.deepEqual(pings.map((p) => [p.workerId, p.ok]), [[0, true], [1, true]]);
     } finally {
       await pool.stop();
     }

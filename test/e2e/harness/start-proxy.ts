@@ -38,6 +38,8 @@ export interface ProxyHandle {
   stats(): ProxyStats;
   /** Stats of one upstream group by name. */
   upstream(name: string): UpstreamGroupStats;
+  /** Client sockets accepted by the listener and not yet closed on the proxy side. */
+  openSockets(): number;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function startProxy(configJson: unknown): Promise<ProxyHandle> {
       if (!g) throw new Error(`no upstream group '${name}' in stats`);
       return g;
     },
+    openSockets: () => sockets.size,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
