@@ -682,6 +682,12 @@ export class Http1Session implements UpstreamConnectionOwner {
         if (off + n < end) this.resReusable = false;
         break;
       case Body.Dechunk: {
+        // Rare path (HTTP/1.0 clients): the head goes out on its own, before any payload and
+        // before finishExchange can end() the socket on an empty body.
+        if (this.pendingHead !== undefined) {
+          this.socket.write(this.pendingHead, 'latin1');
+          this.pendingHead = undefined;
+        }
         const scanner = this.dechunkScanner!;
         this.dechunkWritesOk = true;
         n = scanner.scan(buf, off, end); // payload goes out through writeDechunked
@@ -837,6 +843,10 @@ export class Http1Session implements UpstreamConnectionOwner {
       this.lingering = true;
       const headerMs = this.owner.snapshot().timeouts.headerMs;
       this.setDeadline(Deadline.Linger, headerMs > 0 ? headerMs : LINGER_FALLBACK_MS);
+      // Read (and drop, see onData) what the client still sends: a paused socket would never
+      // see the client's FIN or reset, and unread bytes at close() turn our FIN into a reset
+      // that can destroy the response before the client read it (nginx's lingering close).
+      this.resumeClient();
       return;
     }
     this.resetExchange();

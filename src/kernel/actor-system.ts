@@ -160,7 +160,7 @@ export class ActorSystem implements SupervisorHost {
     }
   }
 
-  ask<T, M extends Message = Message>(to: string, msg: M, timeoutMs: number): Promise<T> {
+  ask<T>(to: string, msg: Message & { readonly [field: string]: unknown }, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.askCb(to, msg, timeoutMs, (err, value) => {
         if (err) reject(new ZproxyError(err));

@@ -40,6 +40,8 @@ export interface ProxyHandle {
   upstream(name: string): UpstreamGroupStats;
   /** Client sockets accepted by the listener and not yet closed on the proxy side. */
   openSockets(): number;
+  /** The proxy's side of those sockets (to read what the proxy queues in user space). */
+  clientSockets(): net.Socket[];
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startProxy(configJson: unknown): Promise<ProxyHandle> {
       return g;
     },
     openSockets: () => sockets.size,
+    clientSockets: () => [...sockets],
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();

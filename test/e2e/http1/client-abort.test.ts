@@ -91,24 +91,3 @@ test('a client abort mid-upload closes the upstream connection', async () => {
   assert.equal(await until(() => proxy.stats().connections === 0 && proxy.openSockets() === 0), true);
   assertNothingHeld();
 });
-
-test('a client that stops reading does not make the proxy buffer the whole response', async () => {
-  const n = origin.connections.length;
-  const c = await RawClient.connect(proxy.port);
-  c.socket.pause(); // never reads: TCP windows fill, then the proxy must stop reading the upstream
-  c.write('GET /stream HTTP/1.1\r\nHost: a\r\n\r\n');
-  assert.equal(await until(() => origin.connections.length > n), true);
-  const conn = origin.connections[n]!;
-  await sleep(600);
-  const written = conn.socket.bytesWritten;
-  const pending = conn.socket.writableLength;
-  await sleep(400);
-  // The origin's own write queue grows, its sent byte count stalls: the proxy applies backpressure.
-  // Without it the origin would push ~1.3 MB in these 400 ms (16 KiB per 5 ms).
-  assert.ok(conn.socket.bytesWritten - written < 200_000, `origin kept sending ${conn.socket.bytesWritten - written} bytes`);
-  assert.ok(conn.socket.writableLength >= pending);
-  c.destroy();
-  assert.equal(await until(() => conn.closed), true);
-  assert.equal(await until(() => proxy.stats().connections === 0 && proxy.openSockets() === 0), true);
-  assertNothingHeld();
-});
