@@ -88,6 +88,8 @@ export class Http1Session implements UpstreamConnectionOwner {
   private deadlineKind = Deadline.None;
   private requests = 0;
   private paused = false;
+  /** True while processInput's loop runs (re-entry guard). */
+  private processingInput = false;
   /** Closed by us with end(): waiting for the client's side to close (or the Linger deadline). */
   private lingering = false;
 
@@ -273,21 +275,28 @@ export class Http1Session implements UpstreamConnectionOwner {
 
   /** Parses the next request head from the input buffer, if complete, and starts its exchange. */
   private processInput(): void {
+    // A request answered synchronously (404, 405, a middleware's response) ends its exchange
+    // inside startRequest, and endExchange comes back here for the next pipelined head: the
+    // loop below already does that, so a nested call returns instead of recursing once per
+    // request (thousands of pipelined 404s would overflow the stack).
+    if (this.processingInput) return;
+    this.processingInput = true;
     while (this.phase === Phase.Head && this.input !== undefined && this.inputOff < this.input.length) {
       if (this.deadlineKind === Deadline.Idle) this.setDeadline(Deadline.Header, this.owner.snapshot().timeouts.headerMs);
       const snapshot = this.owner.snapshot();
       const r = parseRequestHead(this.input, this.inputOff, this.input.length, snapshot.limits);
-      if (r === null) return;
+      if (r === null) break; // an incomplete head: read on (resumed below if pipelining paused us)
       if (isParseError(r)) {
         this.requestId = this.owner.nextRequestId();
         this.startedAt = performance.now();
         this.phase = Phase.Dispatch;
         this.respondErrorAndClose(r.status, r.message);
-        return;
+        break;
       }
       this.inputOff += r.headBytes;
       this.startRequest(r, snapshot);
     }
+    this.processingInput = false;
     if (this.phase === Phase.Head && this.paused) this.resumeClient();
   }
 

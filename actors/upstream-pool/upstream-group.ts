@@ -11,6 +11,7 @@ import type { LoadBalancer } from './load-balancer.js';
 import { RoundRobin } from './round-robin.js';
 import { UpstreamConnection, type UpstreamConnectionOwner } from './upstream-connection.js';
 import { UpstreamHost } from './upstream-host.js';
+import { SharedHostHealth } from '../health-checker/shared-host-health.js';
 
 export type AcquireCallback = (error: ErrorRecord | undefined, conn: UpstreamConnection | undefined, reused: boolean) => void;
 
@@ -55,7 +56,7 @@ export class UpstreamGroup {
   constructor(readonly name: string, readonly config: UpstreamGroupConfig, private readonly dns: DnsCache, slots: SlotAllocator) {
     this.hosts = config.hosts.map((h, i) => {
       const slot = slots(`upstream:${name}:${h.host}:${h.port}`);
-      return new UpstreamHost(name, i, h.host, h.port, h.weight, slot.array, slot.index);
+      return new UpstreamHost(name, i, h.host, h.port, h.weight, slot.array, slot.index, new SharedHostHealth(slots, name, h.host, h.port));
     });
     this.balancer = createBalancer(config.strategy);
     const t = config.tls;
@@ -183,16 +184,16 @@ export class UpstreamGroup {
     host.acquired();
     this.connect(host, owner, (err, conn) => {
       if (conn) {
-        host.consecutiveFailures = 0;
+        // With `passive` set, the exchange's status ends or extends the failure streak
+        // (a 5xx counts; see http-worker-app's passive outcomes): a connect proves nothing then.
+        if (!this.config.passive) host.succeeded();
         cb(undefined, conn, false);
         return;
       }
       this.active--;
       host.released();
       this.connectFailures++;
-      host.consecutiveFailures++;
-      const maxFailures = this.config.passive?.maxFailures ?? DEFAULT_MAX_FAILURES;
-      if (host.consecutiveFailures >= maxFailures) host.ejectedUntil = Date.now() + (this.config.passive?.cooldownMs ?? DEFAULT_COOLDOWN_MS);
+      host.failed(this.config.passive?.maxFailures ?? DEFAULT_MAX_FAILURES, this.config.passive?.cooldownMs ?? DEFAULT_COOLDOWN_MS);
       const t = tried ?? new Set<UpstreamHost>();
       t.add(host);
       if (t.size <= this.config.retries) this.attempt(key, owner, cb, t, err);

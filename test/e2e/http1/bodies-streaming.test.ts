@@ -36,6 +36,11 @@ async function scriptedResponder(conn: ScriptedConnection): Promise<void> {
       seen.set(path, Buffer.from(head, 'latin1'));
     }
     switch (path) {
+      case '/early-hints':
+        conn.write('HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n');
+        await new Promise((r) => setTimeout(r, 10));
+        conn.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nbody');
+        break;
       case '/chunked-response':
         conn.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n' + CHUNKED_RESPONSE_BODY);
         break;
@@ -232,5 +237,109 @@ test('a final answer to Expect: 100-continue without the body closes the client 
   } finally {
     await p.close();
     await refusing.close();
+  }
+});
+
+test('relays 103 Early Hints to an HTTP/1.1 client before the final response', async () => {
+  const c = await RawClient.connect(proxy.port);
+  c.write('GET /s/early-hints HTTP/1.1\r\nHost: a\r\n\r\n');
+  const [r] = await c.responses(1);
+  c.destroy();
+  assert.equal(r!.interim.length, 1);
+  assert.equal(r!.interim[0]!.statusLine, 'HTTP/1.1 103 Early Hints');
+  assert.equal(r!.interim[0]!.get('link'), '</style.css>; rel=preload');
+  assert.equal(r!.body.toString(), 'body');
+});
+
+test('never sends a 1xx to an HTTP/1.0 client', async () => {
+  const c = await RawClient.connect(proxy.port);
+  c.write('GET /s/early-hints HTTP/1.0\r\nHost: a\r\n\r\n');
+  const [r] = await c.responses(1);
+  c.destroy();
+  assert.equal(r!.interim.length, 0); // RFC 9110 15.2
+  assert.match(c.received.toString('latin1'), /^HTTP\/1\.1 200 OK\r\n/);
+  assert.equal(r!.body.toString(), 'body');
+});
+
+test('answers 413 to a Content-Length over maxBodyBytes without contacting the upstream', async () => {
+  const p = await startProxy(proxyConfig({ upstreams: { origin: [origin.port] }, server: { limits: { maxBodyBytes: 1000 } } }));
+  try {
+    const before = origin.connections;
+    const c = await RawClient.connect(p.port);
+    c.write('POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n' + 'x'.repeat(1001));
+    const [r] = await c.responses(1, ['POST']);
+    assert.equal(r!.statusLine, 'HTTP/1.1 413 Content Too Large');
+    assert.equal(r!.get('connection'), 'close');
+    assert.equal(await c.waitClosed(1000), true);
+    assert.equal(origin.connections, before);
+    // Exactly at the limit is fine.
+    const ok = await httpRequest(p.port, { method: 'POST', path: '/limit', body: 'y'.repeat(1000) });
+    assert.equal(ok.body.toString(), 'POST /limit 1000');
+  } finally {
+    await p.close();
+  }
+});
+
+test('answers 413 when a chunked body grows past maxBodyBytes and never completes it upstream', async () => {
+  const p = await startProxy(proxyConfig({ upstreams: { origin: [origin.port] }, server: { limits: { maxBodyBytes: 1000 } } }));
+  try {
+    const before = origin.requests.length;
+    const c = await RawClient.connect(p.port);
+    c.write('POST /big-chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n' + 'x'.repeat(0x200) + '\r\n');
+    await new Promise((r) => setTimeout(r, 20));
+    c.write('200\r\n' + 'x'.repeat(0x200) + '\r\n0\r\n\r\n');
+    const [r] = await c.responses(1, ['POST']);
+    assert.equal(r!.statusLine, 'HTTP/1.1 413 Content Too Large');
+    assert.equal(await c.waitClosed(1000), true);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.equal(origin.requests.length, before, 'the upstream never received a complete request');
+    assert.equal(p.upstream('origin').idle, 0);
+  } finally {
+    await p.close();
+  }
+});
+
+test('relays a response the upstream streams while the request body is still arriving (full duplex)', async () => {
+  const echo = await startRecordingOrigin({
+    onHead(req, res) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      req.pipe(res); // echoes each chunk as it arrives
+    },
+  });
+  const p = await startProxy(proxyConfig({ upstreams: { echo: [echo.port] } }));
+  try {
+    const total = 8 * 1024 * 1024;
+    const block = randomBytes(64 * 1024);
+    const sent = createHash('sha256');
+    const got = createHash('sha256');
+    let received = 0;
+    let firstEchoBeforeEnd = false;
+    let requestEnded = false;
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: p.port, method: 'POST', path: '/echo', agent: false }, (res) => {
+        res.on('data', (d: Buffer) => {
+          if (received === 0 && !requestEnded) firstEchoBeforeEnd = true;
+          received += d.length;
+          got.update(d);
+        });
+        res.on('end', resolve);
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      void (async () => {
+        for (let n = 0; n < total; n += block.length) {
+          sent.update(block);
+          if (!req.write(block)) await new Promise((r) => req.once('drain', r));
+        }
+        requestEnded = true;
+        req.end();
+      })();
+    });
+    assert.equal(received, total);
+    assert.equal(got.digest('hex'), sent.digest('hex'));
+    assert.equal(firstEchoBeforeEnd, true, 'the response started flowing before the request body ended');
+  } finally {
+    await p.close();
+    await echo.close();
   }
 });

@@ -15,6 +15,7 @@ import { httpRequest } from '../harness/http-request.js';
 let origin: RecordingOrigin;
 let scripted: ScriptedOrigin;
 let proxy: ProxyHandle;
+let lastScriptedHead = Buffer.alloc(0);
 
 before(async () => {
   origin = await startRecordingOrigin({
@@ -45,6 +46,10 @@ before(async () => {
       if (path === '/204') conn.write('HTTP/1.1 204 No Content\r\nx-n: 1\r\n\r\n');
       else if (path === '/304') conn.write('HTTP/1.1 304 Not Modified\r\ncontent-length: 50\r\netag: "x"\r\n\r\n');
       else if (path === '/head') conn.write('HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n');
+      else if (path === '/bytes') {
+        lastScriptedHead = Buffer.from(head, 'latin1');
+        conn.write(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nx-utf8: ', 'latin1'), Buffer.from('naïve ✓', 'utf8'), Buffer.from('\r\ncontent-length: 2\r\n\r\nok', 'latin1')]));
+      }
       else conn.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
     }
   });
@@ -178,4 +183,26 @@ test('sends a Host upstream for an HTTP/1.0 request that had none', async () => 
   assert.equal(r!.status, 200);
   assert.equal(r!.body.toString(), 'GET /no-host 0');
   assert.equal(origin.requests.at(-1)!.headers.host, `127.0.0.1:${origin.port}`);
+});
+
+test('forwards non-ASCII header bytes unchanged in both directions', async () => {
+  const value = Buffer.from('café ✓', 'utf8');
+  const c = await RawClient.connect(proxy.port);
+  c.write(Buffer.concat([Buffer.from('GET /s/bytes HTTP/1.1\r\nHost: a\r\nX-Utf8: ', 'latin1'), value, Buffer.from('\r\n\r\n', 'latin1')]));
+  const [r] = await c.responses(1);
+  c.destroy();
+  assert.equal(lastScriptedHead.includes(Buffer.concat([Buffer.from('X-Utf8: ', 'latin1'), value, Buffer.from('\r\n', 'latin1')])), true);
+  assert.equal(c.received.includes(Buffer.concat([Buffer.from('x-utf8: ', 'latin1'), Buffer.from('naïve ✓', 'utf8'), Buffer.from('\r\n', 'latin1')])), true);
+  assert.equal(r!.body.toString(), 'ok');
+});
+
+test('collapses repeated identical Content-Length values into one field upstream', async () => {
+  const c = await RawClient.connect(proxy.port);
+  c.write('POST /cl-twice HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3, 3\r\n\r\nabc');
+  const [r] = await c.responses(1, ['POST']);
+  c.destroy();
+  assert.equal(r!.body.toString(), 'POST /cl-twice 3');
+  const raw = origin.requests.at(-1)!.rawHeaders;
+  assert.deepEqual(raw.filter((_, i) => i % 2 === 0 && raw[i]!.toLowerCase() === 'content-length').length, 1);
+  assert.equal(origin.requests.at(-1)!.headers['content-length'], '3');
 });

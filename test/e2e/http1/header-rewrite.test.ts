@@ -10,7 +10,7 @@ import { startProxy, type ProxyHandle } from '../harness/start-proxy.js';
 import { proxyConfig } from '../harness/config-json.js';
 import { startRecordingOrigin, type RecordingOrigin } from '../harness/recording-origin.js';
 import { startScriptedOrigin, type ScriptedOrigin } from '../harness/scripted-origin.js';
-import { RawClient } from '../harness/raw-client.js';
+import { RawClient, type ParsedResponse } from '../harness/raw-client.js';
 
 let origin: RecordingOrigin;
 let scripted: ScriptedOrigin;
@@ -30,6 +30,15 @@ before(async () => {
     for (;;) {
       const head = await conn.readRequest();
       scriptedHeads.push(head);
+      const path = head.split(' ')[1];
+      if (path === '/s/conn-te') {
+        conn.write('HTTP/1.1 200 OK\r\nConnection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+        continue;
+      }
+      if (path === '/s/conn-cl') {
+        conn.write('HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 3\r\n\r\nabc');
+        continue;
+      }
       conn.write('HTTP/1.1 200 OK\r\nConnection: X-Private, keep-alive\r\nX-Private: secret\r\nKeep-Alive: timeout=5\r\n'
         + 'Proxy-Authenticate: Basic\r\nUpgrade: h2c\r\nTrailer: X-T\r\nX-Public: yes\r\nContent-Length: 2\r\n\r\nok');
     }
@@ -60,7 +69,7 @@ after(async () => {
   await scripted.close();
 });
 
-async function send(wire: string, method = 'GET'): Promise<ReturnType<RawClient['responses']> extends Promise<infer R> ? R : never> {
+async function send(wire: string, method = 'GET'): Promise<ParsedResponse[]> {
   const c = await RawClient.connect(proxy.port);
   c.write(wire);
   const rs = await c.responses(1, [method]);
@@ -103,6 +112,19 @@ test('Connection naming Content-Length, Transfer-Encoding or Host does not strip
   c.destroy();
   assert.equal(r!.body.toString(), 'POST /te 5');
   assert.equal(origin.requests.at(-1)!.headers['transfer-encoding'], 'chunked');
+});
+
+test('Connection naming the framing fields of a response does not strip them', async () => {
+  const c = await RawClient.connect(proxy.port);
+  c.write('GET /s/conn-te HTTP/1.1\r\nHost: a\r\n\r\nGET /s/conn-cl HTTP/1.1\r\nHost: a\r\n\r\nGET /s/after HTTP/1.1\r\nHost: a\r\n\r\n');
+  const rs = await c.responses(3);
+  c.destroy();
+  assert.equal(rs[0]!.get('transfer-encoding'), 'chunked');
+  assert.equal(rs[0]!.body.toString(), 'ok');
+  assert.equal(rs[1]!.get('content-length'), '3');
+  assert.equal(rs[1]!.body.toString(), 'abc');
+  assert.equal(rs[2]!.body.toString(), 'ok');
+  assert.equal(c.received.length, rs.reduce((n, r) => n + r.raw.length, 0));
 });
 
 test('applies route request rules: remove, set and add', async () => {

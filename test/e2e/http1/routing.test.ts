@@ -121,3 +121,14 @@ test('normalizes the path before routing so encoded and dotted spellings cannot 
   assert.deepEqual(await routeOf('/%61pi/users/me'), { status: 200, route: 'user-me', url: '/api/users/me' });
   assert.deepEqual(await routeOf('//api//users/7'), { status: 200, route: 'user', url: '/users/7' });
 });
+
+test('a 404 and a 405 in the middle of a pipeline do not disturb the requests around them', async () => {
+  const c = await RawClient.connect(proxy.port);
+  c.write('GET /api/1 HTTP/1.1\r\nHost: other.test\r\n\r\nGET /missing HTTP/1.1\r\nHost: other.test\r\n\r\n'
+    + 'GET /forms/submit HTTP/1.1\r\nHost: other.test\r\n\r\nGET /api/2 HTTP/1.1\r\nHost: other.test\r\n\r\n');
+  const rs = await c.responses(4);
+  c.destroy();
+  assert.deepEqual(rs.map((r) => r.status), [200, 404, 405, 200]);
+  assert.equal(rs[0]!.body.toString(), 'GET /api/1 0');
+  assert.equal(rs[3]!.body.toString(), 'GET /api/2 0');
+});

@@ -73,6 +73,7 @@ const cases: Case[] = [
   { name: 'rejects a target without a leading slash', wire: `GET index.html HTTP/1.1\r\n${H}\r\n`, status: '400 Bad Request', detail: 'invalid request target' },
   { name: 'rejects a path that climbs above the root', wire: `GET /../etc/passwd HTTP/1.1\r\n${H}\r\n`, status: '400 Bad Request', detail: 'invalid request path' },
   { name: 'rejects an encoded slash in the path', wire: `GET /a%2Fb HTTP/1.1\r\n${H}\r\n`, status: '400 Bad Request', detail: 'invalid request path' },
+  { name: 'answers 501 to CONNECT', wire: 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', status: '501 Not Implemented', detail: 'CONNECT is not supported by a reverse proxy' },
   // Request smuggling classics.
   { name: 'CL.TE smuggling: Content-Length with chunked body is rejected', wire: `POST / HTTP/1.1\r\n${H}Content-Length: 13\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nSMUGGLED`, status: '400 Bad Request', detail: 'both Content-Length and Transfer-Encoding present' },
   { name: 'TE.CL smuggling: chunked then Content-Length is rejected', wire: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n`, status: '400 Bad Request', detail: 'both Content-Length and Transfer-Encoding present' },

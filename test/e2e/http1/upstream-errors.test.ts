@@ -272,3 +272,24 @@ test('a non-idempotent request on a reused connection closed before answering is
     assert.equal(origin.connections.length, 1, 'RFC 9110 9.2.2: a non-idempotent request is not replayed');
   });
 });
+
+test('an upstream that sends a body after a HEAD response is not reused', async () => {
+  await withScripted(async (conn) => {
+    for (;;) {
+      await conn.readRequest();
+      conn.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello'); // the body a HEAD must not carry
+    }
+  }, async (proxy, origin) => {
+    const c = await RawClient.connect(proxy.port);
+    c.write('HEAD / HTTP/1.1\r\nHost: a\r\n\r\n');
+    const [head] = await c.responses(1, ['HEAD']);
+    assert.equal(head!.get('content-length'), '5');
+    c.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    const rs = await c.responses(2, ['HEAD', 'GET']);
+    c.destroy();
+    assert.equal(rs[1]!.body.toString(), 'hello');
+    // Nothing but the two responses reached the client: the stray body was not relayed.
+    assert.equal(c.received.length, rs[0]!.raw.length + rs[1]!.raw.length);
+    assert.equal(origin.connections.length, 2, 'the HEAD connection was dropped, not pooled');
+  });
+});
