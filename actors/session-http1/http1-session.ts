@@ -16,6 +16,8 @@ import { ChunkedScanner } from '../../src/protocol/http1/chunked-scanner.js';
 import type { HttpParseError } from '../../src/protocol/http1/parse-error.js';
 import type { ErrorRecord } from '../../src/kernel/errors.js';
 import { normalizePath } from '../router/normalize-path.js';
+import type { RouteMatch } from '../router/route-table.js';
+import type { RouterReply } from '../router/router-actor.js';
 import type { UpstreamConnection, UpstreamConnectionOwner } from '../upstream-pool/upstream-connection.js';
 import type { MiddlewareDecision } from '../middleware/middleware.js';
 import type { RequestContext, ResponseContext } from '../middleware/request-context.js';
@@ -348,7 +350,53 @@ export class Http1Session implements UpstreamConnectionOwner {
     const rawPath = q < 0 ? path : path.slice(0, q);
     const normalized = normalizePath(rawPath);
     if (normalized === null) return this.respondErrorAndClose(400, 'invalid request path');
-    const match = snapshot.routes.match(host, head.method, normalized);
+    const remote = snapshot.remoteRouter;
+    if (remote !== undefined) {
+      // Placements pipelined/postmessage: the match crosses to the router
+      // thread; the body that came with the head waits in pendingBody.
+      if (!this.takeBodyWithHead()) return;
+      this.routing = { snapshot, host, path, q, normalized };
+      remote.match(snapshot.generation, host, head.method, normalized, this.onRemoteMatch);
+      return;
+    }
+    this.dispatch(snapshot.routes.match(host, head.method, normalized), host, path, q, normalized);
+  }
+
+  /** What the request was routed with, kept while a remote match is in flight. */
+  private routing: { snapshot: ProxySnapshot; host: string | undefined; path: string; q: number; normalized: string } | undefined;
+
+  private readonly onRemoteMatch = (err: ErrorRecord | undefined, reply: RouterReply | undefined): void => {
+    const r = this.routing;
+    this.routing = undefined;
+    if (r === undefined || this.phase !== Phase.Dispatch) return; // the client went away meanwhile
+    if (err || reply === undefined) {
+      this.failExchange(err?.status ?? 500, 'routing failed', false);
+      return;
+    }
+    let match: RouteMatch<CompiledRoute>;
+    switch (reply.k) {
+      case 'm': match = { kind: 'matched', value: r.snapshot.routeList[reply.i]!, params: reply.p, wildcard: reply.w }; break;
+      case 'nf': match = { kind: 'not-found' }; break;
+      case 'na': match = { kind: 'method-not-allowed', allow: reply.allow }; break;
+      case 'stale': match = r.snapshot.routes.match(r.host, this.head!.method, r.normalized); break; // mid-reload: answer locally
+    }
+    this.dispatch(match, r.host, r.path, r.q, r.normalized);
+  };
+
+  /** Takes the body bytes that arrived with the head (into pendingBody). False when the body was invalid. */
+  private takeBodyWithHead(): boolean {
+    if (!this.reqDone && this.input !== undefined && this.inputOff < this.input.length) {
+      const end = this.consumeBody(this.input, this.inputOff, this.input.length);
+      if (end < 0) return false;
+      this.inputOff = end;
+    }
+    return true;
+  }
+
+  /** Continues a routed request: 404/405, or rewrite, header rules and the middleware chain. */
+  private dispatch(match: RouteMatch<CompiledRoute>, host: string | undefined, path: string, q: number, normalized: string): void {
+    const head = this.head!;
+    const target = head.target;
     if (match.kind !== 'matched') {
       if (match.kind === 'not-found') return this.respondLocal(404, undefined, 'no route');
       return this.respondLocal(405, ['allow', match.allow.join(', ')], 'method not allowed');
@@ -376,11 +424,7 @@ export class Http1Session implements UpstreamConnectionOwner {
     route.requestRules.apply(ctx.headers);
 
     // The body that arrived with the head is taken now (it waits in pendingBody).
-    if (!this.reqDone && this.input !== undefined && this.inputOff < this.input.length) {
-      const end = this.consumeBody(this.input, this.inputOff, this.input.length);
-      if (end < 0) return;
-      this.inputOff = end;
-    }
+    if (!this.takeBodyWithHead()) return;
     this.setDeadline(Deadline.UpstreamRead, route.readTimeoutMs);
     this.runMiddleware(0);
   }
@@ -958,6 +1002,7 @@ export class Http1Session implements UpstreamConnectionOwner {
 
   private resetExchange(): void {
     this.pendingHead = undefined;
+    this.routing = undefined;
     this.head = undefined;
     this.route = undefined;
     this.ctx = undefined;

@@ -10,6 +10,8 @@ import type { UpstreamGroup } from '../upstream-pool/upstream-group.js';
 import type { HeaderRules } from '../middleware/header-rules.js';
 import type { Middleware } from '../middleware/middleware.js';
 import type { HeadLimits } from '../../src/protocol/http1/limits.js';
+import type { ErrorRecord } from '../../src/kernel/errors.js';
+import type { RouterReply } from '../router/router-actor.js';
 
 export interface CompiledRoute {
   readonly name: string;
@@ -35,9 +37,18 @@ export interface SessionLimits extends HeadLimits {
   readonly maxRequestsPerConnection: number;
 }
 
+/** Where route matching runs when the placement is not `local` (actors/router/remote-router.ts). */
+export interface RemoteRouting {
+  match(generation: number, host: string | undefined, method: string, path: string, cb: (err: ErrorRecord | undefined, reply: RouterReply | undefined) => void): void;
+}
+
 export interface ProxySnapshot {
   readonly generation: number;
   readonly routes: RouteTable<CompiledRoute>;
+  /** Compiled routes in config order: a remote match answers with an index into this. */
+  readonly routeList: readonly CompiledRoute[];
+  /** Set for the pipelined/postmessage placements: routing crosses to the router thread. */
+  readonly remoteRouter: RemoteRouting | undefined;
   readonly limits: SessionLimits;
   readonly timeouts: SessionTimeouts;
 }

@@ -11,7 +11,13 @@ import { UpstreamGroup, type SlotAllocator } from '../upstream-pool/upstream-gro
 import type { DnsCache } from '../upstream-pool/dns-cache.js';
 import { HeaderRules } from '../middleware/header-rules.js';
 import type { Middleware } from '../middleware/middleware.js';
-import type { CompiledRoute, ProxySnapshot } from '../session-http1/proxy-snapshot.js';
+import type { CompiledRoute, ProxySnapshot, RemoteRouting } from '../session-http1/proxy-snapshot.js';
+import type { RouteSpec } from '../router/router-actor.js';
+
+/** The routes as the router thread needs them (same order as routeList). */
+export function routeSpecs(config: ZproxyConfig): RouteSpec[] {
+  return config.routes.map((r) => ({ host: r.host.length > 0 ? r.host : undefined, path: r.path, methods: r.methods.length > 0 ? r.methods : undefined }));
+}
 import { createMiddleware } from '../middleware/create-middleware.js';
 
 export interface BuiltSnapshot {
@@ -21,7 +27,7 @@ export interface BuiltSnapshot {
   readonly retired: UpstreamGroup[];
 }
 
-export function buildSnapshot(config: ZproxyConfig, generation: number, previous: Map<string, UpstreamGroup> | undefined, dns: DnsCache, slots: SlotAllocator): BuiltSnapshot {
+export function buildSnapshot(config: ZproxyConfig, generation: number, previous: Map<string, UpstreamGroup> | undefined, dns: DnsCache, slots: SlotAllocator, remoteRouter?: RemoteRouting): BuiltSnapshot {
   const groups = new Map<string, UpstreamGroup>();
   for (const [name, gc] of Object.entries(config.upstreams)) {
     const old = previous?.get(name);
@@ -54,6 +60,8 @@ export function buildSnapshot(config: ZproxyConfig, generation: number, previous
     snapshot: {
       generation,
       routes: new RouteTable<CompiledRoute>(entries),
+      routeList: entries.map((e) => e.value),
+      remoteRouter,
       limits: {
         maxRequestLineBytes: limits.maxRequestLineBytes,
         maxHeaderBytes: limits.maxHeaderBytes,

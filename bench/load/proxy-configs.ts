@@ -94,13 +94,13 @@ backend origin
 }
 
 /** The zproxy config shape the lead specified (CLI: start -c FILE --workers=1). */
-export function zproxyConfig(t: ProxyTarget): string {
+export function zproxyConfig(t: ProxyTarget, server: Record<string, unknown> = {}, accessLogPath?: string): string {
   const config = {
-    server: { workers: 1, pinning: false },
+    server: { workers: 1, pinning: false, ...server },
     listeners: [{ name: 'http', address: LOOPBACK, port: t.listenPort }],
     upstreams: { origin: { hosts: [`${LOOPBACK}:${t.upstreamPort}`], pool: { maxIdle: 256 } } },
     routes: [{ path: '/*', upstream: 'origin' }],
-    logging: { access: { enabled: false } },
+    logging: { access: accessLogPath === undefined ? { enabled: false } : { enabled: true, path: accessLogPath } },
     admin: { enabled: false },
   };
   return `${JSON.stringify(config, null, 2)}\n`;

@@ -13,9 +13,29 @@ import { waitUntilServing } from './readiness.js';
 import type { Scenario } from './scenarios.js';
 import type { TlsFiles } from './tls-cert.js';
 
-export type SubjectName = 'zproxy' | 'nginx' | 'haproxy' | 'http-proxy' | 'fastify' | 'node-http';
+export type SubjectName = 'zproxy' | 'nginx' | 'haproxy' | 'http-proxy' | 'fastify' | 'node-http' | ResearchSubjectName;
 
+/** The default run: zproxy and the peers users would pick instead. */
 export const SUBJECT_NAMES: readonly SubjectName[] = ['zproxy', 'nginx', 'haproxy', 'http-proxy', 'fastify', 'node-http'];
+
+/**
+ * zproxy variants for the concurrency research (docs/research/concurrency.md),
+ * chosen with --subjects: actor placement, acceptor strategy, worker count,
+ * access logging. Acceptors other than shared need the harness itself run
+ * by Node >= 22.12 (reuseport) or >= 24 (handoff): zproxy runs on process.execPath.
+ */
+export type ResearchSubjectName = 'zproxy-pipelined' | 'zproxy-postmessage' | 'zproxy-log' | 'zproxy-shared' | 'zproxy-reuseport' | 'zproxy-handoff' | 'zproxy-2w';
+export const RESEARCH_SUBJECT_NAMES: readonly ResearchSubjectName[] = ['zproxy-pipelined', 'zproxy-postmessage', 'zproxy-log', 'zproxy-shared', 'zproxy-reuseport', 'zproxy-handoff', 'zproxy-2w'];
+
+const RESEARCH_VARIANTS: Record<ResearchSubjectName, { label: string; server: Record<string, unknown>; accessLog?: boolean; workers?: number }> = {
+  'zproxy-pipelined': { label: 'zproxy, router on its own thread over SAB rings', server: { placement: 'pipelined' } },
+  'zproxy-postmessage': { label: 'zproxy, router on its own thread over postMessage', server: { placement: 'postmessage' } },
+  'zproxy-log': { label: 'zproxy with access log (logger thread, file)', server: {}, accessLog: true },
+  'zproxy-shared': { label: 'zproxy, acceptor shared', server: { acceptor: 'shared' } },
+  'zproxy-reuseport': { label: 'zproxy, acceptor reuseport', server: { acceptor: 'reuseport' } },
+  'zproxy-handoff': { label: 'zproxy, acceptor handoff', server: { acceptor: 'handoff' } },
+  'zproxy-2w': { label: 'zproxy, 2 workers (shares the load generator\'s core)', server: {}, workers: 2 },
+};
 
 export interface SubjectEnv {
   tempDir: string;
@@ -77,6 +97,21 @@ export const SUBJECTS: readonly Subject[] = [
       return { command: process.execPath, args: [bin, 'start', '-c', config, '--workers=1'], cwd: env.repoRoot };
     },
   },
+  ...RESEARCH_SUBJECT_NAMES.map((name): Subject => {
+    const v = RESEARCH_VARIANTS[name];
+    return {
+      name,
+      label: v.label,
+      missing: () => null,
+      unsupported: (s) => (s.h2 ? ZPROXY_H2_NOTE : null),
+      launch(target, env) {
+        const bin = join(env.repoRoot, 'bin', 'zproxy.js');
+        const config = join(target.dir, `${name}.json`);
+        writeFileSync(config, zproxyConfig(target, v.server, v.accessLog ? join(target.dir, `${name}-access.log`) : undefined));
+        return { command: process.execPath, args: [bin, 'start', '-c', config, `--workers=${v.workers ?? 1}`], cwd: env.repoRoot };
+      },
+    };
+  }),
   {
     name: 'nginx',
     label: 'nginx (1 worker, upstream keepalive 64)',
