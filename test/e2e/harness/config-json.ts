@@ -10,7 +10,7 @@ export interface ConfigParts {
   /** Routes; default: one catch-all route `/*` to the first upstream. */
   routes?: Array<Record<string, unknown>>;
   /** Merged over the test defaults of `server` (one level deep: limits, timeouts). */
-  server?: { limits?: Record<string, unknown>; timeouts?: Record<string, unknown> };
+  server?: { limits?: Record<string, unknown>; timeouts?: Record<string, unknown>; placement?: 'local' | 'pipelined' | 'postmessage' };
   middleware?: Record<string, unknown>;
 }
 
@@ -23,6 +23,7 @@ export function proxyConfig(parts: ConfigParts): Record<string, unknown> {
   return {
     server: {
       workers: 1,
+      ...(parts.server?.placement ? { placement: parts.server.placement } : {}),
       limits: { ...parts.server?.limits },
       timeouts: { headerMs: 5000, clientIdleMs: 10000, clientBodyMs: 5000, ...parts.server?.timeouts },
     },
