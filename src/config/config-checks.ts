@@ -13,7 +13,7 @@ import { childPointer, pointerSegments, type ConfigIssue } from './config-error.
 import { didYouMean } from './did-you-mean.js';
 import { UNRESOLVED_CERTIFICATE } from './normalize-config.js';
 import { checkRoutePaths, duplicateRouteIssues } from './route-path-checks.js';
-import type { ListenerConfig, ZproxyConfig } from './types.js';
+import type { HeaderOps, ListenerConfig, ZproxyConfig } from './types.js';
 
 export interface CheckResult {
   /** Names or files that point at nothing (ConfigError code 'config.reference'). */
@@ -167,6 +167,7 @@ function checkRoutes(config: ZproxyConfig, result: CheckResult): void {
       });
     });
     result.invalid.push(...checkRoutePaths(route, at));
+    result.invalid.push(...framingHeaderIssues(route.headers, `${at}/headers`));
   });
   result.invalid.push(...duplicateRouteIssues(config.routes));
 }
@@ -194,10 +195,35 @@ function checkMiddleware(config: ZproxyConfig, result: CheckResult): void {
         checkReadableFile(m.module, `${at}/module`, result);
         break;
       case 'headers':
+        result.invalid.push(...framingHeaderIssues(m, at));
+        break;
       case 'compression':
         break;
     }
   }
+}
+
+/**
+ * Header rules may not touch the framing fields: the body is forwarded as it
+ * was framed, so a rule changing Content-Length or Transfer-Encoding would let
+ * the upstream frame it differently (request smuggling by configuration).
+ */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding']);
+
+function framingHeaderIssues(rules: { request: HeaderOps; response: HeaderOps }, at: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const direction of ['request', 'response'] as const) {
+    const ops = rules[direction];
+    for (const op of ['add', 'set'] as const) {
+      for (const name of Object.keys(ops[op])) {
+        if (FRAMING_HEADERS.has(name.toLowerCase())) issues.push({ path: `${at}/${direction}/${op}/${name}`, message: `${name} is message framing and cannot be rewritten (zproxy forwards the body as it was framed)` });
+      }
+    }
+    ops.remove.forEach((name, i) => {
+      if (FRAMING_HEADERS.has(name.toLowerCase())) issues.push({ path: `${at}/${direction}/remove/${i}`, message: `${name} is message framing and cannot be removed (zproxy forwards the body as it was framed)` });
+    });
+  }
+  return issues;
 }
 
 function checkLogging({ logging }: ZproxyConfig, result: CheckResult): void {

@@ -49,6 +49,7 @@ describe('defaults and normalization', () => {
       acceptor: 'auto',
       placement: 'local',
       pinning: true,
+      watchConfig: false,
       watchdog: { hangTimeoutMs: 2000, heartbeatIntervalMs: 100 },
       restart: { maxRestarts: 5, withinMs: 10000, backoffInitialMs: 100, backoffMaxMs: 5000 },
       limits: { maxRequestLineBytes: 8192, maxHeaderBytes: 32768, maxHeaderCount: 100, maxBodyBytes: 0, maxConnections: 0, maxConnectionsPerWorker: 0, maxRequestsPerConnection: 0 },
@@ -557,6 +558,33 @@ describe('reading files', () => {
         assert.deepEqual(error.format(), [`${file}: invalid JSON at line 1, column 18: unexpected character "}", expected a value`]);
         return true;
       });
+    });
+  });
+});
+
+describe('framing headers in header rules', () => {
+  test('rejects a route rule that sets Content-Length, naming the JSON path', () => {
+    const doc = {
+      listeners: [{ name: 'http', port: 8080 }],
+      upstreams: { api: { hosts: ['127.0.0.1:9000'] } },
+      routes: [{ path: '/*', upstream: 'api', headers: { request: { set: { 'Content-Length': '0' } } } }],
+    };
+    assert.throws(() => parseConfig(doc, 'x.json', {}), (err: ConfigError) => {
+      assert.deepEqual(err.format(), ['x.json: /routes/0/headers/request/set/Content-Length: Content-Length is message framing and cannot be rewritten (zproxy forwards the body as it was framed)']);
+      return true;
+    });
+  });
+
+  test('rejects a headers middleware that removes Transfer-Encoding', () => {
+    const doc = {
+      listeners: [{ name: 'http', port: 8080 }],
+      upstreams: { api: { hosts: ['127.0.0.1:9000'] } },
+      routes: [{ path: '/*', upstream: 'api', middleware: ['h'] }],
+      middleware: { h: { type: 'headers', response: { remove: ['Transfer-Encoding'] } } },
+    };
+    assert.throws(() => parseConfig(doc, 'x.json', {}), (err: ConfigError) => {
+      assert.deepEqual(err.format(), ['x.json: /middleware/h/response/remove/0: Transfer-Encoding is message framing and cannot be removed (zproxy forwards the body as it was framed)']);
+      return true;
     });
   });
 });
