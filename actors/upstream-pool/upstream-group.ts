@@ -18,6 +18,8 @@ export type AcquireCallback = (error: ErrorRecord | undefined, conn: UpstreamCon
 /** Passive ejection defaults when the group sets none: 5 consecutive connect failures, 10 s out. */
 const DEFAULT_MAX_FAILURES = 5;
 const DEFAULT_COOLDOWN_MS = 10_000;
+/** Resolution of pool-wait expiry; connectMs is seconds, 100 ms keeps the 503 prompt. */
+const WAITER_SWEEP_MS = 100;
 
 /** Allocates a cross-worker counter slot for a name (shared memory), see src/kernel/shared-slots.ts. */
 export type SlotAllocator = (name: string) => { array: Int32Array; index: number };
@@ -52,6 +54,7 @@ export class UpstreamGroup {
   private readonly tlsOptions: tls.ConnectionOptions | undefined;
   connectFailures = 0;
   private idleSweep: NodeJS.Timeout | undefined;
+  private waiterSweep: NodeJS.Timeout | undefined;
 
   constructor(readonly name: string, readonly config: UpstreamGroupConfig, private readonly dns: DnsCache, slots: SlotAllocator) {
     this.hosts = config.hosts.map((h, i) => {
@@ -93,6 +96,11 @@ export class UpstreamGroup {
     const max = this.config.pool.maxConnections;
     if (max > 0 && this.active >= max) {
       this.waiters.push({ key, owner, cb, deadline: Date.now() + this.config.timeouts.connectMs });
+      if (!this.waiterSweep) {
+        // Waiters expire on their own (503 at connectMs), not only when a connection frees up.
+        this.waiterSweep = setInterval(this.expireWaiters, WAITER_SWEEP_MS);
+        this.waiterSweep.unref();
+      }
       return;
     }
     this.attempt(key, owner, cb, undefined, undefined);
@@ -149,12 +157,30 @@ export class UpstreamGroup {
     this.idleSweep.unref();
   }
 
+  private readonly expireWaiters = (): void => {
+    const now = Date.now();
+    for (let i = 0; i < this.waiters.length; i++) {
+      const w = this.waiters[i]!;
+      if (w.deadline >= now) continue;
+      this.waiters.splice(i--, 1);
+      w.cb(this.poolExhausted(), undefined, false);
+    }
+    if (this.waiters.length === 0 && this.waiterSweep) {
+      clearInterval(this.waiterSweep);
+      this.waiterSweep = undefined;
+    }
+  };
+
+  private poolExhausted(): ErrorRecord {
+    return { code: 'upstream.pool-exhausted', status: 503, message: `no free connection to upstream '${this.name}' within ${this.config.timeouts.connectMs} ms`, retryable: true, source: `upstream:${this.name}` };
+  }
+
   private serveWaiter(): void {
     const now = Date.now();
     while (this.waiters.length > 0) {
       const w = this.waiters.shift()!;
       if (w.deadline < now) {
-        w.cb({ code: 'upstream.pool-exhausted', status: 503, message: `no free connection to upstream '${this.name}' within ${this.config.timeouts.connectMs} ms`, retryable: true, source: `upstream:${this.name}` }, undefined, false);
+        w.cb(this.poolExhausted(), undefined, false);
         continue;
       }
       this.attempt(w.key, w.owner, w.cb, undefined, undefined);

@@ -98,3 +98,21 @@ test('round-robin spreads requests evenly over two hosts', async () => {
     await b.close();
   }
 });
+
+test('a request waiting for a pool slot gets 503 at connectMs even when no connection frees up', async () => {
+  const origin = await slowOrigin(1500);
+  const proxy = await startProxy(proxyConfig({ upstreams: { up: upstreamGroup([origin.port], { pool: { maxConnections: 1 }, timeouts: { connectMs: 300, readMs: 5000 } }) } }));
+  try {
+    const first = httpRequest(proxy.port, { path: '/slow' });
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    const second = await httpRequest(proxy.port, { path: '/waits' });
+    const waited = Date.now() - t0;
+    assert.equal(second.status, 503);
+    assert.ok(waited >= 250 && waited < 1000, `503 after ${waited} ms (connectMs 300)`);
+    assert.equal((await first).status, 200);
+  } finally {
+    await proxy.close();
+    await origin.close();
+  }
+});
