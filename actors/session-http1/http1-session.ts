@@ -34,6 +34,8 @@ export interface SessionOwner {
   readonly draining: boolean;
   readonly accessLogEnabled: boolean;
   sessionClosed(session: Http1Session): void;
+  /** A bug escaped the session's code: count and log it (the session answers 500 and closes). */
+  internalError(err: unknown, requestId: string): void;
   exchangeDone(record: AccessRecord): void;
   requestStarted(): void;
 }
@@ -205,7 +207,20 @@ export class Http1Session implements UpstreamConnectionOwner {
 
   // ---- client side ------------------------------------------------------------
 
+  /**
+   * Every entry point from I/O is guarded: a bug in this code fails the
+   * current request with a 500 and closes this connection; it never throws
+   * into the event loop, which would take the whole worker down.
+   */
   private readonly onData = (chunk: Buffer): void => {
+    try {
+      this.handleData(chunk);
+    } catch (err) {
+      this.internalError(err);
+    }
+  };
+
+  private handleData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     switch (this.phase) {
       case Phase.Head:
@@ -229,7 +244,18 @@ export class Http1Session implements UpstreamConnectionOwner {
       case Phase.Closed:
         return;
     }
-  };
+  }
+
+  /** An exception escaped our own code while handling this connection: 500 if possible, then close. */
+  private internalError(err: unknown): void {
+    this.owner.internalError(err, this.requestId);
+    try {
+      this.failExchange(500, 'internal error', false);
+    } catch {
+      // failing cleanly failed too: drop the connection rather than leave it half-handled
+    }
+    if (this.phase !== Phase.Closed) this.destroy();
+  }
 
   private readonly onClientDrain = (): void => {
     if (this.conn && this.phase !== Phase.Closed) {
@@ -366,6 +392,14 @@ export class Http1Session implements UpstreamConnectionOwner {
   private routing: { snapshot: ProxySnapshot; host: string | undefined; path: string; q: number; normalized: string } | undefined;
 
   private readonly onRemoteMatch = (err: ErrorRecord | undefined, reply: RouterReply | undefined): void => {
+    try {
+      this.handleRemoteMatch(err, reply);
+    } catch (e) {
+      this.internalError(e);
+    }
+  };
+
+  private handleRemoteMatch(err: ErrorRecord | undefined, reply: RouterReply | undefined): void {
     const r = this.routing;
     this.routing = undefined;
     if (r === undefined || this.phase !== Phase.Dispatch) return; // the client went away meanwhile
@@ -381,7 +415,7 @@ export class Http1Session implements UpstreamConnectionOwner {
       case 'stale': match = r.snapshot.routes.match(r.host, this.head!.method, r.normalized); break; // mid-reload: answer locally
     }
     this.dispatch(match, r.host, r.path, r.q, r.normalized);
-  };
+  }
 
   /** Takes the body bytes that arrived with the head (into pendingBody). False when the body was invalid. */
   private takeBodyWithHead(): boolean {
@@ -485,6 +519,14 @@ export class Http1Session implements UpstreamConnectionOwner {
   }
 
   private readonly onAcquired = (err: ErrorRecord | undefined, conn: UpstreamConnection | undefined, reused: boolean): void => {
+    try {
+      this.handleAcquired(err, conn, reused);
+    } catch (e) {
+      this.internalError(e);
+    }
+  };
+
+  private handleAcquired(err: ErrorRecord | undefined, conn: UpstreamConnection | undefined, reused: boolean): void {
     if (this.phase !== Phase.Dispatch) {
       // The client went away (or timed out) while we connected.
       if (conn) this.route?.group.release(conn, reused && !conn.closed);
@@ -531,7 +573,7 @@ export class Http1Session implements UpstreamConnectionOwner {
     if (this.reqDone) this.setReadDeadline();
     else this.setDeadline(Deadline.ClientBody, this.owner.snapshot().timeouts.clientBodyMs);
     if (this.paused && !this.upstreamBlocked) this.resumeClient();
-  };
+  }
 
   /**
    * Takes request-body bytes from buf[off..end): forwards them upstream (or
@@ -594,6 +636,14 @@ export class Http1Session implements UpstreamConnectionOwner {
   }
 
   onUpstreamData(chunk: Buffer): void {
+    try {
+      this.handleUpstreamData(chunk);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private handleUpstreamData(chunk: Buffer): void {
     if (this.phase === Phase.Tunnel) {
       this.setDeadline(Deadline.TunnelIdle, this.route!.group.config.timeouts.idleMs);
       if (!this.socket.write(chunk)) this.conn!.socket.pause();

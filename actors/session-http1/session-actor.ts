@@ -22,6 +22,8 @@ export interface SessionStats {
   connections: number;
   connectionsTotal: number;
   requestsTotal: number;
+  /** Exceptions that escaped the session's own code (each answered 500 and closed): should stay 0. */
+  internalErrors: number;
 }
 
 export class SessionActor implements Actor<SessionMessage>, SessionOwner {
@@ -30,6 +32,7 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
   private readonly sweeper: NodeJS.Timeout;
   private requestCounter = 0;
   private idCounter = 0;
+  private internalErrors = 0;
   private connectionsTotal = 0;
   draining = false;
   private drainWaiters: Array<() => void> = [];
@@ -81,7 +84,7 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
   }
 
   stats(): SessionStats {
-    return { connections: this.sessions.size, connectionsTotal: this.connectionsTotal, requestsTotal: this.requestCounter };
+    return { connections: this.sessions.size, connectionsTotal: this.connectionsTotal, requestsTotal: this.requestCounter, internalErrors: this.internalErrors };
   }
 
   // ---- SessionOwner ----
@@ -101,6 +104,12 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
   sessionClosed(session: Http1Session): void {
     this.sessions.delete(session);
     if (this.draining && this.sessions.size === 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  internalError(err: unknown, requestId: string): void {
+    this.internalErrors++;
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.emitWarning(`internal error while handling request ${requestId || '(none)'}: ${message}`, { code: 'ZPROXY_INTERNAL' });
   }
 
   exchangeDone(record: AccessRecord): void {
