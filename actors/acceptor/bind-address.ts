@@ -24,7 +24,7 @@ export async function resolveBindAddress(address: string): Promise<BindAddress> 
 }
 
 export interface BindTarget {
-  /** Index in config.listeners, for the fix hint's JSON path. */
+  /** Index in config.listeners, for the fix hint's JSON path; -1 when not known (a worker joining at reload). */
   readonly index: number;
   readonly name: string;
   readonly address: string;
@@ -45,7 +45,7 @@ export function errnoName(errno: number | string): string {
 export function bindFailure(target: BindTarget, errno: number | string, syscall: string): ZproxyError {
   const name = errnoName(errno);
   const where = `${target.address.includes(':') ? `[${target.address}]` : target.address}:${target.port}`;
-  const path = `listeners[${target.index}]`;
+  const path = target.index >= 0 ? `listeners[${target.index}]` : `the listener '${target.name}'`;
   let code: string;
   let hint: string;
   switch (name) {
@@ -69,6 +69,6 @@ export function bindFailure(target: BindTarget, errno: number | string, syscall:
     code,
     message: `listener '${target.name}' cannot listen on ${where}: ${syscall} ${name}. Fix: ${hint}`,
     source: 'acceptor',
-    context: { listener: target.name, address: target.address, port: target.port, errno: name, syscall, hint },
+    context: { listener: target.name, address: target.address, port: target.port, errno: name, syscall, hint, ...(target.index >= 0 ? { path: path } : {}) },
   });
 }

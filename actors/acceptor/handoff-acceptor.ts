@@ -2,8 +2,10 @@ import net from 'node:net';
 import { parentPort, type Worker } from 'node:worker_threads';
 import { monotonicMs, SharedCounters, WORKER_STATE } from '../supervisor/shared-counters.js';
 import { DEFAULT_BACKLOG, type RuntimeListenerConfig } from '../supervisor/runtime-config.js';
-import type { BoundListener, ConnectionAssigned, MainAcceptor, OnSocket, WorkerAcceptor, WorkerListenerPlan } from './acceptor-strategy.js';
+import type { BoundListener, ConnectionAssigned, IndexedListener, ListenerView, MainAcceptor, OnSocket, WorkerAcceptor, WorkerListenerPlan } from './acceptor-strategy.js';
 import { bindFailure, resolveBindAddress } from './bind-address.js';
+import { indexed, ListenerTable } from './listener-table.js';
+import { serveListenerUpdates } from './listener-updates.js';
 
 /**
  * 'handoff' strategy (Node >= 24): the main thread accepts every connection
@@ -32,9 +34,29 @@ interface Pending {
 
 export class HandoffMainAcceptor implements MainAcceptor {
   readonly kind = 'handoff' as const;
-  private readonly servers: Array<{ readonly server: net.Server; readonly name: string }> = [];
+  private readonly table = new ListenerTable<net.Server>(
+    async ({ index, config: l }, key) => {
+      const addr = await resolveBindAddress(l.address);
+      const name = l.name;
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => this.accepted(socket, key));
+      await new Promise<void>((resolve, reject) => {
+        const onListenError = (err: NodeJS.ErrnoException): void => reject(bindFailure({ index, name, address: l.address, port: l.port }, err.code ?? err.message, err.syscall ?? 'listen'));
+        server.once('error', onListenError);
+        server.listen({ host: addr.ip, port: l.port, backlog: l.backlog ?? DEFAULT_BACKLOG }, () => {
+          server.off('error', onListenError);
+          resolve();
+        });
+      });
+      server.on('error', (err) => this.options.onError(name, err));
+      return { handle: server, bound: { name, address: addr.ip, port: (server.address() as net.AddressInfo).port, family: addr.family } };
+    },
+    // Not waiting for close()'s callback: it waits for connections, and those belong to the workers.
+    (server) => server.close(),
+  );
   private readonly workers: Array<Worker | undefined> = [];
   private readonly pending: Pending[] = [];
+  /** Connections of listeners a reload added but has not committed yet: the workers would not know their listener. */
+  private readonly held: Array<{ readonly socket: net.Socket; readonly key: number }> = [];
   /** Where the next least-loaded search starts, so ties rotate instead of always picking worker 0. */
   private cursor = 0;
   private accepting = true;
@@ -44,37 +66,38 @@ export class HandoffMainAcceptor implements MainAcceptor {
   constructor(private readonly options: HandoffOptions) {}
 
   async open(listeners: readonly RuntimeListenerConfig[]): Promise<readonly BoundListener[]> {
-    const bound: BoundListener[] = [];
-    try {
-      for (let index = 0; index < listeners.length; index++) {
-        const l = listeners[index]!;
-        const addr = await resolveBindAddress(l.address);
-        const name = l.name;
-        const server = net.createServer({ pauseOnConnect: true }, (socket) => this.assign(socket, name));
-        await new Promise<void>((resolve, reject) => {
-          const onListenError = (err: NodeJS.ErrnoException): void => reject(bindFailure({ index, name, address: l.address, port: l.port }, err.code ?? err.message, err.syscall ?? 'listen'));
-          server.once('error', onListenError);
-          server.listen({ host: addr.ip, port: l.port, backlog: l.backlog ?? DEFAULT_BACKLOG }, () => {
-            server.off('error', onListenError);
-            resolve();
-          });
-        });
-        server.on('error', (err) => this.options.onError(name, err));
-        this.servers.push({ server, name });
-        bound.push({ name, address: addr.ip, port: (server.address() as net.AddressInfo).port, family: addr.family });
-      }
-    } catch (err) {
-      await this.close();
-      throw err;
-    }
-    return bound;
+    return (await this.table.bind(indexed(listeners), 'live')).map((e) => e.bound);
   }
 
   workerPlans(): WorkerListenerPlan[] {
-    return this.servers.map(({ server, name }) => {
-      const a = server.address() as net.AddressInfo;
-      return { kind: 'handoff', name, address: a.address, port: a.port, family: a.family === 'IPv6' ? 6 : 4 };
-    });
+    return this.table.live().map((e) => ({ kind: 'handoff', key: e.key, ...e.bound }));
+  }
+
+  listenerViews(): readonly ListenerView[] {
+    return this.table.views();
+  }
+
+  async add(listeners: readonly IndexedListener[]): Promise<readonly ListenerView[]> {
+    return this.table.bind(listeners, 'pending');
+  }
+
+  activate(keys: readonly number[]): void {
+    this.table.setState(keys, 'live');
+    for (const h of this.held.splice(0)) this.accepted(h.socket, h.key);
+  }
+
+  stopListening(keys: readonly number[]): void {
+    for (const e of this.table.setState(keys, 'stopped')) e.handle.close();
+  }
+
+  release(keys: readonly number[]): void {
+    this.table.release(keys);
+    const gone = new Set(keys);
+    for (let i = this.held.length - 1; i >= 0; i--) {
+      if (!gone.has(this.held[i]!.key)) continue;
+      this.held[i]!.socket.destroy();
+      this.held.splice(i, 1);
+    }
   }
 
   workerReady(slot: number, worker: Worker): void {
@@ -89,13 +112,24 @@ export class HandoffMainAcceptor implements MainAcceptor {
 
   async stopAccepting(): Promise<void> {
     this.accepting = false;
-    // Not waiting for close()'s callback: it waits for connections, and those belong to the workers.
-    for (const { server } of this.servers.splice(0)) server.close();
+    this.table.releaseAll();
   }
 
   async close(): Promise<void> {
-    if (this.servers.length > 0) await this.stopAccepting();
+    await this.stopAccepting();
     for (const p of this.pending.splice(0)) p.socket.destroy();
+    for (const h of this.held.splice(0)) h.socket.destroy();
+  }
+
+  /** Per connection: one map lookup for its listener's state, then assign. */
+  private accepted(socket: net.Socket, key: number): void {
+    const entry = this.table.get(key);
+    if (entry?.state === 'live') this.assign(socket, entry.config.name);
+    else if (entry?.state === 'pending' && this.held.length < MAX_PENDING) this.held.push({ socket, key });
+    else {
+      this.dropped++;
+      socket.destroy();
+    }
   }
 
   /** Per connection: pick a worker with two Atomics loads per worker, transfer, done. */
@@ -175,6 +209,8 @@ export class HandoffWorkerAcceptor implements WorkerAcceptor {
     if (!parentPort) throw new Error('handoff acceptor runs in a worker thread');
     this.onSocket = onSocket;
     parentPort.on('message', this.onMessage);
+    // Listener changes are the main thread's alone here: it accepts and tags each socket with its listener.
+    serveListenerUpdates(async () => {});
   }
 
   async stopAccepting(): Promise<void> {

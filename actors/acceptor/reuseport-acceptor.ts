@@ -2,9 +2,11 @@ import net from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { ZproxyError } from '../../src/kernel/errors.js';
 import { DEFAULT_BACKLOG, type RuntimeListenerConfig } from '../supervisor/runtime-config.js';
-import type { BoundListener, MainAcceptor, OnSocket, WorkerAcceptor, WorkerListenerPlan } from './acceptor-strategy.js';
+import type { BoundListener, IndexedListener, ListenerView, MainAcceptor, OnSocket, WorkerAcceptor, WorkerListenerPlan } from './acceptor-strategy.js';
 import { bindFailure, resolveBindAddress } from './bind-address.js';
 import { boundPort, reserveReusePort, type RawListenHandle } from './fd-broker.js';
+import { indexed, ListenerTable } from './listener-table.js';
+import { serveListenerUpdates } from './listener-updates.js';
 
 /**
  * 'reuseport' strategy (Node >= 22.12, Linux): every worker listens on its
@@ -27,30 +29,42 @@ import { boundPort, reserveReusePort, type RawListenHandle } from './fd-broker.j
 
 export class ReusePortMainAcceptor implements MainAcceptor {
   readonly kind = 'reuseport' as const;
-  private readonly reserved: RawListenHandle[] = [];
-  private plans: WorkerListenerPlan[] = [];
+  private readonly table = new ListenerTable<RawListenHandle>(
+    async ({ index, config: l }) => {
+      const addr = await resolveBindAddress(l.address);
+      const handle = reserveReusePort({ index, name: l.name, address: l.address, port: l.port }, addr);
+      return { handle, bound: { name: l.name, address: addr.ip, port: boundPort(handle), family: addr.family } };
+    },
+    (handle) => handle.close(),
+  );
 
   async open(listeners: readonly RuntimeListenerConfig[]): Promise<readonly BoundListener[]> {
-    const bound: BoundListener[] = [];
-    try {
-      for (let index = 0; index < listeners.length; index++) {
-        const l = listeners[index]!;
-        const addr = await resolveBindAddress(l.address);
-        const handle = reserveReusePort({ index, name: l.name, address: l.address, port: l.port }, addr);
-        this.reserved.push(handle);
-        const b: BoundListener = { name: l.name, address: addr.ip, port: boundPort(handle), family: addr.family };
-        bound.push(b);
-        this.plans.push({ kind: 'reuseport', ...b, backlog: l.backlog ?? DEFAULT_BACKLOG });
-      }
-    } catch (err) {
-      await this.close();
-      throw err;
-    }
-    return bound;
+    return (await this.table.bind(indexed(listeners), 'live')).map((e) => e.bound);
   }
 
   workerPlans(): WorkerListenerPlan[] {
-    return this.plans;
+    return this.table.live().map((e) => ({ kind: 'reuseport', key: e.key, ...e.bound, backlog: e.config.backlog ?? DEFAULT_BACKLOG }));
+  }
+
+  listenerViews(): readonly ListenerView[] {
+    return this.table.views();
+  }
+
+  async add(listeners: readonly IndexedListener[]): Promise<readonly ListenerView[]> {
+    // Reserved, not listening: the new port refuses connections until the workers listen (after the commit).
+    return this.table.bind(listeners, 'pending');
+  }
+
+  activate(keys: readonly number[]): void {
+    this.table.setState(keys, 'live');
+  }
+
+  stopListening(keys: readonly number[]): void {
+    this.table.setState(keys, 'stopped');
+  }
+
+  release(keys: readonly number[]): void {
+    this.table.release(keys);
   }
 
   workerReady(_slot: number, _worker: Worker): void {
@@ -62,19 +76,19 @@ export class ReusePortMainAcceptor implements MainAcceptor {
   }
 
   async stopAccepting(): Promise<void> {
-    // Workers close their sockets; ours does not listen, so new connections are refused.
+    // Workers close their sockets; ours do not listen, so new connections are refused.
   }
 
   async close(): Promise<void> {
-    for (const h of this.reserved.splice(0)) h.close();
-    this.plans = [];
+    this.table.releaseAll();
   }
 }
 
 export class ReusePortWorkerAcceptor implements WorkerAcceptor {
   readonly countedByMain = false;
-  private readonly servers: net.Server[] = [];
+  private readonly servers = new Map<number, net.Server>();
   private plans: readonly WorkerListenerPlan[] = [];
+  private onSocket: OnSocket | undefined;
 
   constructor(private readonly onError: (listenerName: string, err: Error) => void) {}
 
@@ -83,30 +97,46 @@ export class ReusePortWorkerAcceptor implements WorkerAcceptor {
   }
 
   async start(onSocket: OnSocket): Promise<void> {
-    const plans = this.plans;
-    for (let index = 0; index < plans.length; index++) {
-      const plan = plans[index]!;
-      if (plan.kind !== 'reuseport') throw new Error(`reuseport acceptor got a '${plan.kind}' plan`);
-      const name = plan.name;
-      const server = net.createServer((socket) => onSocket(socket, name));
-      await new Promise<void>((resolve, reject) => {
-        const onListenError = (err: NodeJS.ErrnoException): void => {
-          reject(err.code ? bindFailure({ index, name, address: plan.address, port: plan.port }, err.code, err.syscall ?? 'listen')
-            : new ZproxyError({ code: 'acceptor.bind-failed', message: err.message, source: 'acceptor' }));
-        };
-        server.once('error', onListenError);
-        // reusePort is in Node >= 22.12's ListenOptions; @types/node 20 does not know it yet.
-        server.listen({ host: plan.address, port: plan.port, backlog: plan.backlog, reusePort: true } as net.ListenOptions, () => {
-          server.off('error', onListenError);
-          resolve();
-        });
-      });
-      server.on('error', (err) => this.onError(name, err));
-      this.servers.push(server);
-    }
+    this.onSocket = onSocket;
+    for (let index = 0; index < this.plans.length; index++) await this.listen(this.plans[index]!, index, onSocket);
+    serveListenerUpdates((add, remove) => this.update(add, remove));
   }
 
   async stopAccepting(): Promise<void> {
-    for (const s of this.servers.splice(0)) s.close();
+    this.onSocket = undefined;
+    for (const s of this.servers.values()) s.close();
+    this.servers.clear();
+  }
+
+  /** A reload's listener change: close the removed sockets, join the reuseport groups of the added ones. */
+  private async update(add: readonly WorkerListenerPlan[], remove: readonly number[]): Promise<void> {
+    for (const key of remove) {
+      this.servers.get(key)?.close();
+      this.servers.delete(key);
+    }
+    const onSocket = this.onSocket;
+    if (add.length > 0 && !onSocket) throw new ZproxyError({ code: 'acceptor.stopped', message: 'this worker is draining: it accepts on no new listener', source: 'acceptor' });
+    // Their index in the config is not known here; the main thread's bind already vetted the address.
+    for (const plan of add) await this.listen(plan, -1, onSocket!);
+  }
+
+  private async listen(plan: WorkerListenerPlan, index: number, onSocket: OnSocket): Promise<void> {
+    if (plan.kind !== 'reuseport') throw new Error(`reuseport acceptor got a '${plan.kind}' plan`);
+    const name = plan.name;
+    const server = net.createServer((socket) => onSocket(socket, name));
+    await new Promise<void>((resolve, reject) => {
+      const onListenError = (err: NodeJS.ErrnoException): void => {
+        reject(err.code ? bindFailure({ index, name, address: plan.address, port: plan.port }, err.code, err.syscall ?? 'listen')
+          : new ZproxyError({ code: 'acceptor.bind-failed', message: err.message, source: 'acceptor' }));
+      };
+      server.once('error', onListenError);
+      // reusePort is in Node >= 22.12's ListenOptions; @types/node 20 does not know it yet.
+      server.listen({ host: plan.address, port: plan.port, backlog: plan.backlog, reusePort: true } as net.ListenOptions, () => {
+        server.off('error', onListenError);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.onError(name, err));
+    this.servers.set(plan.key, server);
   }
 }

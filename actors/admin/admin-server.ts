@@ -2,11 +2,16 @@
  * The admin listener: health, stats, the running config (secrets redacted),
  * reload and stop. Loopback-only by default; a bearer token is required
  * whenever it is bound elsewhere (the config loader refuses a non-loopback
- * admin without a token). Never on the request path.
+ * admin without a token). Never on the request path. GET /metrics and the
+ * GET /stream WebSocket (live stats for `zproxy top`) are served when the
+ * backend provides them.
  */
 import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { AdminConfig } from '../../src/config/types.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus-text.js';
+import { StatsStream } from './stats-stream.js';
 
 export interface AdminBackend {
   ready(): boolean;
@@ -14,6 +19,12 @@ export interface AdminBackend {
   config(): unknown;
   reload(): Promise<{ ok: true; generation: number } | { ok: false; error: string }>;
   stop(): void;
+  /** /readyz with a reason; when absent, ready() alone decides. */
+  readiness?(): { ready: boolean; detail: string };
+  /** GET /metrics: Prometheus text exposition. */
+  metrics?(): Promise<string>;
+  /** One snapshot for the GET /stream WebSocket, pushed every second. */
+  liveSnapshot?(): Promise<unknown>;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -41,8 +52,18 @@ export function startAdminServer(config: AdminConfig, backend: AdminBackend): Pr
     switch (route) {
       case 'GET /healthz':
         return send(res, 200, 'ok\n');
-      case 'GET /readyz':
-        return backend.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
+      case 'GET /readyz': {
+        if (!backend.readiness) return backend.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
+        const r = backend.readiness();
+        return send(res, r.ready ? 200 : 503, r.ready ? 'ready\n' : `not ready: ${r.detail}\n`);
+      }
+      case 'GET /metrics':
+        if (!backend.metrics) return send(res, 404, 'metrics are off\n');
+        backend.metrics().then((text) => {
+          res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+          res.end(text);
+        }, (e: Error) => send(res, 500, `metrics failed: ${e.message}\n`));
+        return;
       case 'GET /stats':
         backend.stats().then((s) => send(res, 200, s), (e: Error) => send(res, 500, `stats failed: ${e.message}\n`));
         return;
@@ -56,9 +77,19 @@ export function startAdminServer(config: AdminConfig, backend: AdminBackend): Pr
         setImmediate(() => backend.stop());
         return;
       default:
-        return send(res, 404, 'unknown admin endpoint; try /healthz /readyz /stats /config, POST /reload, POST /stop\n');
+        return send(res, 404, 'unknown admin endpoint; try /healthz /readyz /stats /metrics /config /stream, POST /reload, POST /stop\n');
     }
   });
+  // GET /stream: the live stats WebSocket, under the same token rule as every other endpoint.
+  const stream = backend.liveSnapshot ? new StatsStream(() => backend.liveSnapshot!()) : undefined;
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const refuse = (status: string, extra = ''): void => { socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n${extra}\r\n`); };
+    if (config.token !== undefined && !tokenMatches(req.headers.authorization, config.token)) return refuse('401 Unauthorized', 'www-authenticate: Bearer realm="zproxy-admin"\r\n');
+    if ((req.url ?? '/').split('?')[0] !== '/stream' || !stream) return refuse('404 Not Found');
+    stream.handleUpgrade(req, socket, head);
+  });
+  server.on('close', () => stream?.close());
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.address, () => {

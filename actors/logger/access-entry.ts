@@ -28,12 +28,20 @@ export interface AccessEntry {
  * The wire form in the ring: a positional array, not a keyed object. msgpack
  * then carries no field names, which halves the bytes and the encode time on
  * the request path (measured in bench/micro/access-log.bench.ts).
+ * `headerSetId` names which headers `headerValues` holds, in which order
+ * (headerSetId() of the producer's list): after a reload changes the format,
+ * workers still on the old one and respawned ones on the new one write
+ * different lists into rings the same logger reads.
  */
 export type AccessEntryWire = [
   time: number, workerId: number, requestId: string, clientAddress: string, clientPort: number, method: string, uri: string,
   protocol: string, status: number, bytesSent: number, bytesReceived: number, requestTimeMs: number, upstreamAddress: string,
   upstreamConnectMs: number, upstreamResponseMs: number, route: string, tlsSni: string, headerValues: Array<string | undefined>,
+  headerSetId: number,
 ];
+
+/** WIRE_HEADER_SET: index of headerSetId in AccessEntryWire. */
+export const WIRE_HEADER_SET = 18;
 
 export function entryFromWire(w: AccessEntryWire): AccessEntry {
   return {

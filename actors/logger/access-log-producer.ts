@@ -6,20 +6,27 @@
 import { SpscRing } from '../../src/kernel/ring.js';
 import type { AccessRecord } from '../session-http1/access-record.js';
 import type { AccessEntryWire } from './access-entry.js';
-import { headersNeeded } from './access-log-format.js';
+import { headerSetId, headersNeeded } from './access-log-format.js';
 
 /** Header values never written to a log (credentials); API-key header names are added from config. */
 const ALWAYS_SECRET = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
 
 export class AccessLogProducer {
   private readonly ring: SpscRing;
-  private readonly headers: string[];
-  private readonly secret: Set<string>;
+  private headers: string[] = [];
+  private headerSet = 0;
+  private secret = new Set<string>();
   written = 0;
 
   constructor(ringBuffer: SharedArrayBuffer, format: string, private readonly workerId: number, secretHeaders: readonly string[]) {
     this.ring = SpscRing.attach(ringBuffer);
+    this.configure(format, secretHeaders);
+  }
+
+  /** A reload changed the format or the secret headers: capture what the new format names from the next record on. */
+  configure(format: string, secretHeaders: readonly string[]): void {
     this.headers = headersNeeded(format);
+    this.headerSet = headerSetId(this.headers);
     this.secret = new Set([...ALWAYS_SECRET, ...secretHeaders.map((h) => h.toLowerCase())]);
   }
 
@@ -27,14 +34,12 @@ export class AccessLogProducer {
     const values: Array<string | undefined> = new Array(this.headers.length);
     for (let i = 0; i < this.headers.length; i++) {
       const want = this.headers[i]!;
-      if (this.secret.has(want)) {
-        values[i] = '[redacted]';
-        continue;
-      }
+      // A credential's value never leaves the worker; whether it was sent is still logged ("-" when not).
+      const secret = this.secret.has(want);
       for (let k = 0; k < r.headers.length; k += 2) {
         const n = r.headers[k]!;
         if (n.length === want.length && n.toLowerCase() === want) {
-          values[i] = r.headers[k + 1];
+          values[i] = secret ? '[redacted]' : r.headers[k + 1];
           break;
         }
       }
@@ -42,6 +47,7 @@ export class AccessLogProducer {
     const wire: AccessEntryWire = [
       r.time, this.workerId, r.requestId, r.clientAddress, r.clientPort, r.method, r.uri, r.protocol, r.status, r.bytesSent,
       r.bytesReceived, r.requestTimeMs, r.upstreamAddress, r.upstreamConnectMs, r.upstreamResponseMs, r.route, r.tlsSni, values,
+      this.headerSet,
     ];
     if (this.ring.writeOrDrop(this.ring.encode(wire))) this.written++;
   };

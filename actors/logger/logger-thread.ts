@@ -1,7 +1,8 @@
 /**
  * Main-thread side of the logger actor: starts its thread, owns the rings
  * (one per worker slot, so a restarted worker writes into the same ring),
- * and forwards reopen/configure/stats/stop.
+ * and forwards reopen/configure/stats/stop. Every call is bounded in time:
+ * a stuck logger thread never holds up /stats or shutdown.
  */
 import { Worker } from 'node:worker_threads';
 import { SpscRing } from '../../src/kernel/ring.js';
@@ -9,6 +10,10 @@ import type { LoggingConfig } from '../../src/config/types.js';
 import type { LoggerCommand, LoggerEvent, LoggerStats } from './logger-messages.js';
 
 const RING_BYTES_MIN = 64 * 1024;
+/** Stats answer in microseconds; a second means the thread is stuck. */
+const STATS_TIMEOUT_MS = 1000;
+/** How long past flushMs stop() waits for the thread's answer before terminating it anyway. */
+const STOP_MARGIN_MS = 500;
 
 function powerOfTwoAtLeast(n: number): number {
   let p = RING_BYTES_MIN;
@@ -27,6 +32,8 @@ export class LoggerThread {
   private constructor(logging: LoggingConfig) {
     this.ringBytes = powerOfTwoAtLeast(logging.access.ringBytes);
     this.worker = new Worker(new URL('./logger-main.js', import.meta.url), { name: 'zproxy-logger' });
+    // A crash of the logger thread must not take the proxy down: workers' rings fill and drop (counted) from then on.
+    this.worker.on('error', (err) => this.onSinkError(`the logger thread failed (${err.message}); access log lines are dropped from now on`));
     this.worker.on('message', (e: LoggerEvent) => {
       if (e.kind === 'logger.sink-failed') return this.onSinkError(e.message);
       if (e.kind === 'logger.stats-reported' || e.kind === 'logger.stopped') {
@@ -68,23 +75,39 @@ export class LoggerThread {
     this.send({ kind: 'logger.reopen' });
   }
 
-  stats(): Promise<LoggerStats> {
-    return new Promise((resolve) => {
+  /** Rejects after `timeoutMs` if the logger thread does not answer (it must never hang /stats). */
+  stats(timeoutMs = STATS_TIMEOUT_MS): Promise<LoggerStats> {
+    return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.pending.set(id, (e) => { if (e.kind === 'logger.stats-reported') resolve(e.stats); });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`the logger thread did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, (e) => {
+        clearTimeout(timer);
+        if (e.kind === 'logger.stats-reported') resolve(e.stats);
+      });
       this.send({ kind: 'logger.stats', id });
     });
   }
 
-  /** Writes what the rings hold, flushes the sink and ends the thread. */
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
+  /**
+   * Writes what the rings hold, gives the sink up to `flushMs` to write it
+   * (a stalled one will not), and ends the thread. Resolves with the bytes
+   * left unwritten; bounded by flushMs plus STOP_MARGIN_MS whatever happens.
+   */
+  async stop(flushMs = 1000): Promise<number> {
+    const unwritten = await new Promise<number>((resolve) => {
       const id = this.nextId++;
-      const timer = setTimeout(resolve, 2000);
-      this.pending.set(id, () => { clearTimeout(timer); resolve(); });
-      this.send({ kind: 'logger.flush-and-stop', id });
+      const timer = setTimeout(() => resolve(-1), flushMs + STOP_MARGIN_MS);
+      this.pending.set(id, (e) => {
+        clearTimeout(timer);
+        resolve(e.kind === 'logger.stopped' ? e.unwrittenBytes : -1);
+      });
+      this.send({ kind: 'logger.flush-and-stop', id, flushMs });
     });
     await this.worker.terminate();
+    return unwritten;
   }
 
   private send(cmd: LoggerCommand): void {

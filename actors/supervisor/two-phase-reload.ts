@@ -22,7 +22,8 @@ async function callAll(participants: readonly ReloadParticipant[], call: (p: Rel
   return Promise.all(participants.map((p) => call(p).catch((err: unknown): ControlResult => ({ ok: false, error: toErrorRecord(err, `worker-${p.workerId}`) }))));
 }
 
-export async function runTwoPhaseReload(participants: readonly ReloadParticipant[], reloadId: number, config: RuntimeConfig, timeoutMs: number, beforeCommit: () => void): Promise<PhaseOutcome> {
+/** `beforeCommit` runs once every participant prepared, before any commits (a listener change closes removed sockets there). */
+export async function runTwoPhaseReload(participants: readonly ReloadParticipant[], reloadId: number, config: RuntimeConfig, timeoutMs: number, beforeCommit: () => void | Promise<void>): Promise<PhaseOutcome> {
   const votes = await callAll(participants, (p) => p.control.call('prepareReload', [reloadId, config], timeoutMs));
   const refusals: string[] = [];
   votes.forEach((v, i) => {
@@ -33,7 +34,7 @@ export async function runTwoPhaseReload(participants: readonly ReloadParticipant
     await callAll(participants, (p) => p.control.call('abortReload', [reloadId], timeoutMs));
     return { ok: false, error: refusals.join('; ') };
   }
-  beforeCommit();
+  await beforeCommit();
   const commits = await callAll(participants, (p) => p.control.call('commitReload', [reloadId], timeoutMs));
   const committed: number[] = [];
   const failedCommits: Array<{ workerId: number; error: ErrorRecord }> = [];
@@ -45,7 +46,7 @@ export async function runTwoPhaseReload(participants: readonly ReloadParticipant
   return { ok: true, committed, failedCommits };
 }
 
-/** Listeners are bound by the main thread at start; a reload cannot move them. Returns what differs, or undefined. */
+/** For a pool that refuses listener changes (WorkerPoolOptions.listenerChanges): what differs, or undefined. */
 export function listenerChange(before: readonly RuntimeListenerConfig[], after: readonly RuntimeListenerConfig[]): string | undefined {
   const key = (l: RuntimeListenerConfig): string => `${l.name} ${l.address}:${l.port} ${l.mode}`;
   const a = before.map(key).join(', ');

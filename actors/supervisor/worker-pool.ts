@@ -6,6 +6,8 @@ import { availableCpus, planPlacement, type WorkerPlacement } from '../../src/pl
 import { chooseAcceptor, type AcceptorKind } from '../../src/platform/node-features.js';
 import { createMainAcceptor } from '../acceptor/acceptor-factory.js';
 import type { BoundListener, MainAcceptor } from '../acceptor/acceptor-strategy.js';
+import { planListenerChange } from '../acceptor/listener-diff.js';
+import { requestListenerUpdate } from '../acceptor/listener-updates.js';
 import { EventLog, type PoolEvent, type PoolEventInput, type PoolEventKind } from './pool-events.js';
 import { collectWorkerStats, type PingResult, type PoolStats } from './pool-stats.js';
 import { resolveServerConfig, type RuntimeConfig, type RuntimeServerConfig } from './runtime-config.js';
@@ -29,6 +31,13 @@ export interface WorkerPoolOptions {
   readonly eventCapacity?: number;
   /** Worker entry script; default the compiled worker-main.js next to this module's tree. */
   readonly workerScript?: URL;
+  /**
+   * What reload() does when the listeners change: 'apply' binds added ones
+   * and closes removed ones in every worker; 'refuse' (default) rejects the
+   * reload, for apps that cannot take connections from a listener they did
+   * not start with.
+   */
+  readonly listenerChanges?: 'apply' | 'refuse';
 }
 
 export interface StartOptions {
@@ -90,6 +99,9 @@ export class WorkerPool extends EventEmitter {
   private readonly events: EventLog;
   private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
   private readonly workerScript: URL;
+  private readonly listenerChanges: 'apply' | 'refuse';
+  /** Listeners a reload removed whose main-thread socket waits until no worker (booting ones included) holds them. */
+  private readonly retiredListeners = new Set<number>();
   private readonly hooks: SlotHooks = {
     onReady: (slot, msg) => this.onReady(slot, msg.pin),
     onExit: (slot, code) => this.onExit(slot, code),
@@ -100,6 +112,7 @@ export class WorkerPool extends EventEmitter {
     this.log = options.log ?? defaultLog;
     this.events = new EventLog(options.eventCapacity ?? 100);
     this.workerScript = options.workerScript ?? DEFAULT_WORKER_SCRIPT;
+    this.listenerChanges = options.listenerChanges ?? 'refuse';
   }
 
   /** Binds the listeners and starts every worker; resolves when all serve. Rejects with a typed error (and leaves nothing running). */
@@ -164,7 +177,8 @@ export class WorkerPool extends EventEmitter {
 
   /**
    * Applies `config` on every worker or on none (two-phase: prepare, then
-   * commit). Reloads are serialized. Listener changes need a restart.
+   * commit). Reloads are serialized. Listener changes: see
+   * WorkerPoolOptions.listenerChanges and reloadListeners().
    */
   reload(config: RuntimeConfig): Promise<ReloadResult> {
     const run = this.reloadChain.then(() => this.reloadNow(config));
@@ -174,17 +188,45 @@ export class WorkerPool extends EventEmitter {
 
   private async reloadNow(config: RuntimeConfig): Promise<ReloadResult> {
     if (this.phase !== 'running' || !this.config) return { ok: false, error: `cannot reload: the pool is ${this.phase}` };
-    const change = listenerChange(this.config.listeners, config.listeners);
-    if (change) return this.reloadRejected(++this.reloadSeq, `${change}; restart zproxy to apply listener changes`);
+    if (this.listenerChanges === 'refuse') {
+      const change = listenerChange(this.config.listeners, config.listeners);
+      if (change) return this.reloadRejected(++this.reloadSeq, `${change}; restart zproxy to apply listener changes`);
+    }
+    const acceptor = this.acceptor!;
+    const sockets = planListenerChange(acceptor.listenerViews(), config.listeners);
     const reloadId = ++this.reloadSeq;
+    if (sockets.refusal !== undefined) return this.reloadRejected(reloadId, sockets.refusal);
+    // Bound before anything else changes: a port that cannot be bound rejects the reload with nothing touched.
+    let addedKeys: number[] = [];
+    try {
+      addedKeys = (await acceptor.add(sockets.added)).map((v) => v.key);
+    } catch (err) {
+      return this.reloadRejected(reloadId, (err as Error).message);
+    }
     const live = this.slots.filter((s) => s.state === 'ready' && s.control !== undefined);
     const participants = live.map((s) => ({ workerId: s.id, control: s.control! }));
-    const outcome = await runTwoPhaseReload(participants, reloadId, config, CONTROL_TIMEOUT_MS, () => {
+    const outcome = await runTwoPhaseReload(participants, reloadId, config, CONTROL_TIMEOUT_MS, async () => {
+      if (sockets.removed.length > 0) {
+        // Removed listeners stop taking connections before the config that lacks them goes live.
+        acceptor.stopListening(sockets.removed);
+        for (const key of sockets.removed) this.retiredListeners.add(key);
+        await Promise.all(live.map((s) => this.syncListeners(s)));
+      }
       // From here on, respawned workers boot with the new config.
       this.config = config;
       this.configGeneration++;
     });
-    if (!outcome.ok) return this.reloadRejected(reloadId, outcome.error);
+    if (!outcome.ok) {
+      acceptor.release(addedKeys);
+      return this.reloadRejected(reloadId, outcome.error);
+    }
+    if (addedKeys.length > 0) {
+      // Every worker now knows the new listeners: accept on them everywhere.
+      acceptor.activate(addedKeys);
+      await Promise.all(this.slots.filter((s) => s.state === 'ready').map((s) => this.syncListeners(s)));
+    }
+    this.releaseRetiredListeners();
+    this.bound = acceptor.listenerViews().filter((v) => v.state === 'live').map((v) => v.bound);
     for (const s of live) if (outcome.committed.includes(s.id)) s.configGeneration = this.configGeneration;
     for (const f of outcome.failedCommits) {
       // A worker that prepared but could not commit runs a config nobody else runs: replace it (it boots with the new one).
@@ -312,6 +354,47 @@ export class WorkerPool extends EventEmitter {
       if (this.startWaiter.waiting.size === 0) this.startWaiter.resolve();
     }
     if (slot.configGeneration < this.configGeneration) void this.catchUpReload(slot);
+    // Spawned before a reload changed the listeners: bring its sockets up to date too.
+    void this.syncListeners(slot);
+  }
+
+  /**
+   * Makes the worker accept on exactly the live listeners (updates to one
+   * worker run one at a time; the difference is computed when each runs).
+   * A worker that cannot is restarted: it boots with the live set. Resolves
+   * true when the worker is up to date.
+   */
+  private syncListeners(slot: WorkerSlot): Promise<boolean> {
+    const run = slot.listenerSync.then(async () => {
+      const worker = slot.worker;
+      if (!worker || slot.state !== 'ready') return false;
+      const plans = this.acceptor!.workerPlans();
+      const want = new Set(plans.map((p) => p.key));
+      const add = plans.filter((p) => !slot.listenerKeys.has(p.key));
+      const remove = [...slot.listenerKeys].filter((k) => !want.has(k));
+      if (add.length === 0 && remove.length === 0) return true;
+      const error = await requestListenerUpdate(worker, slot.id, add, remove, CONTROL_TIMEOUT_MS);
+      if (slot.worker !== worker) return false;
+      if (error) {
+        this.log('error', `worker ${slot.id} cannot update its listeners (${error.message}); restarting it`);
+        void worker.terminate();
+        return false;
+      }
+      slot.listenerKeys = want;
+      this.releaseRetiredListeners();
+      return true;
+    });
+    slot.listenerSync = run.catch(() => false);
+    return run;
+  }
+
+  /** Closes the main thread's socket of each removed listener once no worker holds it (a booting one may still dup its fd). */
+  private releaseRetiredListeners(): void {
+    for (const key of this.retiredListeners) {
+      if (this.slots.some((s) => s.worker !== undefined && s.listenerKeys.has(key))) continue;
+      this.retiredListeners.delete(key);
+      this.acceptor?.release([key]);
+    }
   }
 
   /** A worker booted with a config older than the last reload (spawned mid-reload): bring it up to date. */
@@ -341,6 +424,7 @@ export class WorkerPool extends EventEmitter {
   private onExit(slot: WorkerSlot, exitCode: number): void {
     this.counters!.setState(slot.id, WORKER_STATE.dead);
     this.acceptor?.workerGone(slot.id);
+    this.releaseRetiredListeners();
     const reason = slot.hungAgeMs !== undefined ? `hung: no heartbeat for ${slot.hungAgeMs} ms` : slot.lastError ?? `exited with code ${exitCode}`;
     if (this.phase === 'stopped' || this.phase === 'draining') {
       slot.state = 'stopped';

@@ -44,6 +44,10 @@ export class WorkerSlot {
   hungAgeMs: number | undefined;
   /** Which pool config generation the worker runs (reloads bump it). */
   configGeneration = 0;
+  /** Keys of the listeners the worker accepts on (or will, once booted): its boot plans, then each update applied. */
+  listenerKeys: ReadonlySet<number> = new Set();
+  /** Listener updates to this worker, one at a time. */
+  listenerSync: Promise<unknown> = Promise.resolve();
   respawnTimer: NodeJS.Timeout | undefined;
   readonly backoff: RestartBackoff;
 
@@ -75,6 +79,8 @@ export class WorkerSlot {
     this.startError = undefined;
     this.hungAgeMs = undefined;
     this.configGeneration = configGeneration;
+    this.listenerKeys = new Set(common.listeners.map((p) => p.key));
+    this.listenerSync = Promise.resolve();
     worker.on('message', (msg: WorkerLifecycleMessage) => {
       if (this.worker !== worker || msg.generation !== generation) return;
       switch (msg.kind) {

@@ -15,9 +15,6 @@ import { SharedHostHealth } from '../health-checker/shared-host-health.js';
 
 export type AcquireCallback = (error: ErrorRecord | undefined, conn: UpstreamConnection | undefined, reused: boolean) => void;
 
-/** Passive ejection defaults when the group sets none: 5 consecutive connect failures, 10 s out. */
-const DEFAULT_MAX_FAILURES = 5;
-const DEFAULT_COOLDOWN_MS = 10_000;
 /** Resolution of pool-wait expiry; connectMs is seconds, 100 ms keeps the 503 prompt. */
 const WAITER_SWEEP_MS = 100;
 
@@ -210,16 +207,17 @@ export class UpstreamGroup {
     host.acquired();
     this.connect(host, owner, (err, conn) => {
       if (conn) {
-        // With `passive` set, the exchange's status ends or extends the failure streak
-        // (a 5xx counts; see http-worker-app's passive outcomes): a connect proves nothing then.
-        if (!this.config.passive) host.succeeded();
+        // A connect alone does not end a passive failure streak: the exchange's status does
+        // (a 5xx extends it), reported from the access record by http-worker-app.
         cb(undefined, conn, false);
         return;
       }
       this.active--;
       host.released();
       this.connectFailures++;
-      host.failed(this.config.passive?.maxFailures ?? DEFAULT_MAX_FAILURES, this.config.passive?.cooldownMs ?? DEFAULT_COOLDOWN_MS);
+      // Passive ejection only when configured (the schema: absent = off); the streak is shared by all workers.
+      const passive = this.config.passive;
+      if (passive) host.failed(passive.maxFailures, passive.cooldownMs);
       const t = tried ?? new Set<UpstreamHost>();
       t.add(host);
       if (t.size <= this.config.retries) this.attempt(key, owner, cb, t, err);

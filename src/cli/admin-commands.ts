@@ -2,6 +2,7 @@
  * `zproxy reload` and `zproxy stop`: talk to a running zproxy through its
  * admin listener, so reload can report a rejected config and exit non-zero.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
@@ -49,14 +50,37 @@ function resolveTarget(argv: string[], usage: string): Target | number {
   }
   const envToken = process.env.ZPROXY_ADMIN_TOKEN;
   if (values.admin) return { url: new URL(values.admin), token: values.token ?? envToken };
+  const file = values.config ?? DEFAULT_CONFIG_PATH;
+  let admin: { address: string; port: number; token?: string };
   try {
-    const config = loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH);
-    const host = config.admin.address.includes(':') ? `[${config.admin.address}]` : config.admin.address;
-    return { url: new URL(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.admin.port}`), token: values.token ?? envToken ?? config.admin.token };
+    admin = loadConfigFile(file).admin;
   } catch (err) {
-    const message = err instanceof ConfigError ? err.format().join('\n') : (err as Error).message;
-    process.stderr.write(`zproxy: cannot read the config to find the admin listener:\n${message}\n`);
-    return 1;
+    // The usual case for `reload`: the file was just edited and is now wrong. The running
+    // zproxy must say so (with the JSON path), so find its admin listener without validating.
+    const raw = err instanceof ConfigError && err.code !== 'config.unreadable' && err.code !== 'config.parse' ? rawAdmin(file) : undefined;
+    if (!raw) {
+      const message = err instanceof ConfigError ? err.format().join('\n') : (err as Error).message;
+      process.stderr.write(`zproxy: cannot read the config to find the admin listener:\n${message}\n`);
+      return 1;
+    }
+    admin = raw;
+  }
+  const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;
+  return { url: new URL(`http://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host}:${admin.port}`), token: values.token ?? envToken ?? admin.token };
+}
+
+/** The admin section as written, schema defaults filled (127.0.0.1:9901); undefined if it is unusable. */
+function rawAdmin(file: string): { address: string; port: number; token?: string } | undefined {
+  try {
+    const tree = JSON.parse(readFileSync(file, 'utf8')) as { admin?: { address?: unknown; port?: unknown; token?: unknown } };
+    const a = tree.admin ?? {};
+    const address = typeof a.address === 'string' ? a.address : '127.0.0.1';
+    const port = typeof a.port === 'number' ? a.port : 9901;
+    // A ${VAR} token is not substituted here: ZPROXY_ADMIN_TOKEN or --token give it.
+    const token = typeof a.token === 'string' && !a.token.includes('${') ? a.token : undefined;
+    return { address, port, token };
+  } catch {
+    return undefined;
   }
 }
 
@@ -88,9 +112,10 @@ export async function runReload(argv: string[]): Promise<number> {
       process.stderr.write('zproxy: the admin listener refused the token (pass --token or set ZPROXY_ADMIN_TOKEN)\n');
       return 1;
     }
-    const result = JSON.parse(body) as { ok: boolean; error?: string; generation?: number };
+    const result = JSON.parse(body) as { ok: boolean; error?: string; generation?: number; warnings?: string[] };
     if (result.ok) {
       process.stdout.write(`zproxy: reloaded (config generation ${result.generation})\n`);
+      for (const w of result.warnings ?? []) process.stderr.write(`zproxy: warning: ${w}\n`);
       return 0;
     }
     process.stderr.write(`zproxy: reload rejected, the previous config keeps serving:\n${result.error}\n`);

@@ -7,18 +7,23 @@
  */
 import type http from 'node:http';
 import { parseArgs } from 'node:util';
-import type { Logger } from 'pino';
 import { DEFAULT_CONFIG_PATH } from '../config/default-config.js';
 import { loadConfigFile, redactConfig } from '../config/load-config.js';
 import { ConfigError } from '../config/config-error.js';
 import type { ZproxyConfig } from '../config/types.js';
-import { createAppLogger } from './app-logger.js';
+import { ZproxyError } from '../kernel/errors.js';
+import { createAppLogger, type AppLogger } from './app-logger.js';
+import { ConfigReloader } from './config-reload.js';
+import { ConfigWatcher } from './config-watcher.js';
 import { explainStartError } from './start-errors.js';
 import { LoggerThread } from '../../actors/logger/logger-thread.js';
+import { headersNeeded } from '../../actors/logger/access-log-format.js';
 import { startDemoUpstream } from '../../actors/demo-upstream/demo-upstream.js';
 import { startAdminServer } from '../../actors/admin/admin-server.js';
 import { WorkerPool } from '../../actors/supervisor/worker-pool.js';
+import type { BoundListener } from '../../actors/acceptor/acceptor-strategy.js';
 import { SharedSlots } from '../kernel/shared-slots.js';
+import { Observability } from '../../actors/metrics/observability.js';
 
 export const START_USAGE = `Usage: zproxy start [-c FILE] [--workers=auto|N] [--debug]
 
@@ -34,9 +39,22 @@ Options:
       --debug             print stack traces on errors
   -h, --help              show this help
 
-Signals: SIGHUP reloads the config file, SIGUSR1 reopens log files,
-SIGINT/SIGTERM drain (server.timeouts.drainMs) and exit; a second one exits at once.
+Signals: SIGHUP reloads the config file (so does 'zproxy reload', and a change
+to the file when server.watchConfig is true), SIGUSR1 reopens log files,
+SIGINT/SIGTERM drain (server.timeouts.drainMs) and exit 0; a second one exits at once.
+Exit status: 0 stopped cleanly, 1 failed to start, 2 usage error.
 `;
+
+/**
+ * Past drainMs the drain itself has given up on open connections; stopping
+ * the workers and the logger after it takes well under a second (measured:
+ * 10-40 ms). Five more seconds without an exit means a bug: exit anyway.
+ */
+const STOP_GUARD_MARGIN_MS = 5000;
+/** Exit status when the guard fires: EX_SOFTWARE (sysexits.h). */
+const EXIT_STOP_STUCK = 70;
+/** How long the access log may take to write its backlog at stop; a stalled sink will not, and is given up. */
+const LOGGER_FLUSH_MS = 1000;
 
 interface StartArgs { config?: string; workers?: string; acceptor?: string; placement?: string; debug?: boolean; help?: boolean }
 
@@ -81,11 +99,9 @@ export async function runStart(argv: string[]): Promise<number> {
     return 0;
   }
   const configPath = args.config ?? DEFAULT_CONFIG_PATH;
-  let log: Logger | undefined;
   try {
     const config = applyOverrides(loadConfigFile(configPath), args);
-    log = createAppLogger(config.logging);
-    const running = await startProxy(config, configPath, args, log);
+    const running = await startProxy(config, configPath, args, createAppLogger(config.logging));
     return await running;
   } catch (err) {
     process.stderr.write(explainStartError(err, configPath) + '\n');
@@ -94,90 +110,152 @@ export async function runStart(argv: string[]): Promise<number> {
   }
 }
 
-/** Starts everything; resolves to a promise of the exit code once running. */
-async function startProxy(initial: ZproxyConfig, configPath: string, args: StartArgs, log: Logger): Promise<Promise<number>> {
-  let config = initial;
-  let generation = 1;
-  const logger = config.logging.access.enabled ? await LoggerThread.start(config.logging) : undefined;
-  if (logger) logger.onSinkError = (m) => log.error(m);
-  let demo: http.Server | undefined;
-  if (config.demo.enabled) demo = await startDemoUpstream(config.demo.address, config.demo.port);
+function urls(listeners: readonly BoundListener[]): string {
+  return listeners.map((l) => `http://${l.family === 6 ? `[${l.address}]` : l.address}:${l.port}/`).join(' ');
+}
 
-  const pool = new WorkerPool({ log: (level, message) => log[level](message) });
-  // One shared counter table for every worker: least-connections sees all workers' load.
-  const sharedSlots = SharedSlots.create();
+/** A side listener (admin, demo) that cannot bind, as an error naming its config key. */
+function sideListenerError(err: unknown, path: 'admin' | 'demo', address: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') return err;
+  const kind = code === 'EADDRINUSE' ? 'address-in-use' : code === 'EACCES' ? 'permission-denied' : 'address-unavailable';
+  return new ZproxyError({ code: `${path}.${kind}`, message: `${path} listener cannot listen on ${address}:${port}: ${code}`, source: 'start', context: { listener: path, address, port, path } });
+}
+
+/** Runs `stop` on error and rethrows: a start that fails half way leaves nothing running. */
+async function orUndo<T>(work: Promise<T>, undo: () => Promise<unknown>): Promise<T> {
   try {
-    await pool.start(config, {
-      appModule: new URL('../../actors/worker/http-worker-app.js', import.meta.url).href,
-      appData: (workerId: number) => ({ accessLogRing: logger?.ringFor(workerId), sharedSlots: sharedSlots.buffer }),
-    });
+    return await work;
   } catch (err) {
-    await logger?.stop();
-    demo?.close();
+    await undo();
     throw err;
   }
+}
+
+/** Starts everything; resolves to a promise of the exit code once running. */
+async function startProxy(initial: ZproxyConfig, configPath: string, args: StartArgs, app: AppLogger): Promise<Promise<number>> {
+  const { log } = app;
+  const logger = initial.logging.access.enabled ? await LoggerThread.start(initial.logging) : undefined;
+  if (logger) logger.onSinkError = (m) => log.error(m);
+  let demo: http.Server | undefined;
+  let admin: http.Server | undefined;
+  const pool = new WorkerPool({ log: (level, message) => log[level](message), listenerChanges: 'apply' });
+  let observability: Observability | undefined;
+  const undo = async (): Promise<void> => {
+    observability?.stop();
+    await pool.stop();
+    admin?.close();
+    demo?.close();
+    await logger?.stop(0);
+  };
+  if (initial.demo.enabled) {
+    demo = await orUndo(startDemoUpstream(initial.demo.address, initial.demo.port).catch((err: unknown) => { throw sideListenerError(err, 'demo', initial.demo.address, initial.demo.port); }), undo);
+  }
+  // One shared counter table for every worker: least-connections sees all workers' load.
+  const sharedSlots = SharedSlots.create();
+  // Upstream health checks (main thread, shared with the workers) and the metrics the admin listener serves.
+  const obs = new Observability({
+    config: initial, pool, sharedSlots, metricsEnabled: initial.admin.enabled,
+    accessLogRing: logger ? (slot) => logger.ringFor(slot) : undefined,
+    log: (level, message) => log[level](message),
+  });
+  observability = obs;
+  await orUndo(pool.start(initial, {
+    appModule: new URL('../../actors/worker/http-worker-app.js', import.meta.url).href,
+    appData: (workerId: number) => ({ accessLogRing: logger?.ringFor(workerId), sharedSlots: sharedSlots.buffer, ...obs.appData(workerId) }),
+  }), undo);
+
+  let watcher: ConfigWatcher | undefined;
+  const reloader: ConfigReloader = new ConfigReloader(initial, {
+    configPath,
+    log,
+    load: () => applyOverrides(loadConfigFile(configPath), args),
+    applyToWorkers: (next) => pool.reload(next),
+    applied: (next, previous) => {
+      logger?.configure(next.logging);
+      obs.configure(next, reloader.generation);
+      log.level = next.logging.level;
+      if (next.server.watchConfig) {
+        watcher ??= new ConfigWatcher(configPath, () => reloader.reload('file change'), (m) => log.error(m));
+        watcher.start();
+        watcher.noteApplied();
+      } else watcher?.stop();
+      if (JSON.stringify(next.listeners) !== JSON.stringify(previous.listeners)) log.info(`zproxy listening: ${urls(pool.boundListeners())}`);
+      const before = headersNeeded(previous.logging.access.format);
+      const uncaptured = headersNeeded(next.logging.access.format).filter((h) => !before.includes(h));
+      // Workers capture the request headers their format names when they start (actors/worker/http-worker-app.ts).
+      return uncaptured.length === 0 ? [] : [`logging.access.format: ${uncaptured.map((h) => `$http_${h.replace(/-/g, '_')}`).join(' ')} show "-" until the workers restart`];
+    },
+  });
 
   let ready = true;
-  const reload = async (): Promise<{ ok: true; generation: number } | { ok: false; error: string }> => {
-    let next: ZproxyConfig;
-    try {
-      next = applyOverrides(loadConfigFile(configPath), args);
-    } catch (err) {
-      const error = explainStartError(err, configPath);
-      log.error({ configPath }, `reload rejected, keeping the running config: ${error}`);
-      return { ok: false, error };
-    }
-    const r = await pool.reload(next);
-    if (!r.ok) {
-      log.error(`reload rejected by the workers, keeping the running config: ${r.error}`);
-      return r;
-    }
-    config = next;
-    generation++;
-    logger?.configure(config.logging);
-    log.info({ generation }, 'config reloaded');
-    return { ok: true, generation };
-  };
-
   let exit: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => { exit = resolve; });
   let stopping = false;
-  const stop = async (): Promise<void> => {
+  const stop = async (why: string): Promise<void> => {
     if (stopping) {
-      log.warn('second stop signal: exiting now');
+      log.warn(`${why} again while draining: exiting now`);
       process.exit(1);
     }
     stopping = true;
     ready = false;
-    log.info({ drainMs: config.server.timeouts.drainMs }, 'draining');
-    await pool.drain(config.server.timeouts.drainMs);
+    watcher?.stop();
+    const drainMs = reloader.config.server.timeouts.drainMs;
+    const guard = setTimeout(() => {
+      log.error(`stop did not finish ${STOP_GUARD_MARGIN_MS} ms past the drain deadline; exiting with status ${EXIT_STOP_STUCK}`);
+      process.exit(EXIT_STOP_STUCK);
+    }, drainMs + STOP_GUARD_MARGIN_MS);
+    guard.unref();
+    log.info({ drainMs, signal: why }, 'draining: no new connections; in-flight requests finish');
+    const t0 = performance.now();
+    await pool.drain(drainMs);
+    const drainedMs = Math.round(performance.now() - t0);
     await pool.stop();
+    obs.stop();
     admin?.close();
+    admin?.closeAllConnections();
     demo?.close();
-    await logger?.stop();
-    log.info('stopped');
-    log.flush?.();
+    demo?.closeAllConnections();
+    const unwritten = await logger?.stop(LOGGER_FLUSH_MS);
+    if (unwritten !== undefined && unwritten !== 0) log.warn({ unwrittenBytes: unwritten }, 'the access log sink stalled: its last lines were not written');
+    log.info({ drainedMs, stoppedMs: Math.round(performance.now() - t0) }, 'stopped');
+    clearTimeout(guard);
     exit(0);
   };
 
-  const admin = config.admin.enabled
-    ? await startAdminServer(config.admin, {
+  if (initial.admin.enabled) {
+    admin = await orUndo(startAdminServer(initial.admin, {
       ready: () => ready,
-      stats: async () => ({ generation, pool: await pool.stats(), logger: logger ? await logger.stats() : undefined }),
-      config: () => redactConfig(config),
-      reload,
-      stop: () => { void stop(); },
-    })
-    : undefined;
+      readiness: () => obs.readiness(ready),
+      metrics: () => obs.metricsText(),
+      liveSnapshot: () => obs.liveSnapshot(),
+      stats: async () => ({
+        generation: reloader.generation,
+        pool: await pool.stats(),
+        logger: logger ? await logger.stats().catch((err: Error) => ({ error: err.message })) : undefined,
+        health: await obs.healthReport(),
+      }),
+      config: () => redactConfig(reloader.config),
+      reload: () => reloader.reload('admin'),
+      stop: () => { void stop('admin /stop'); },
+    }).catch((err: unknown) => { throw sideListenerError(err, 'admin', initial.admin.address, initial.admin.port); }), undo);
+  }
 
-  process.on('SIGHUP', () => { void reload(); });
-  process.on('SIGUSR1', () => { logger?.reopen(); log.info('log files reopened'); });
-  process.on('SIGINT', () => { void stop(); });
-  process.on('SIGTERM', () => { void stop(); });
+  process.on('SIGHUP', () => { void reloader.reload('SIGHUP'); });
+  process.on('SIGUSR1', () => {
+    logger?.reopen();
+    app.reopen();
+    log.info('log files reopened');
+  });
+  process.on('SIGINT', () => { void stop('SIGINT'); });
+  process.on('SIGTERM', () => { void stop('SIGTERM'); });
+  if (initial.server.watchConfig) {
+    watcher = new ConfigWatcher(configPath, () => reloader.reload('file change'), (m) => log.error(m));
+    watcher.start();
+  }
 
   const stats = await pool.stats();
-  const urls = stats.listeners.map((l) => `${l.name} ${l.address}:${l.port}`).join(', ');
-  log.info({ workers: stats.workers.length, acceptor: stats.acceptor, configPath }, `zproxy listening: ${urls}`);
-  process.stderr.write(`zproxy ${process.version}: listening on ${stats.listeners.map((l) => `http://${l.address}:${l.port}/`).join(' ')} with ${stats.workers.length} worker(s), acceptor ${stats.acceptor}${admin ? `, admin http://${config.admin.address}:${config.admin.port}/stats` : ''}\n`);
+  log.info({ workers: stats.workers.length, acceptor: stats.acceptor, configPath, watchConfig: initial.server.watchConfig }, `zproxy listening: ${urls(stats.listeners)}`);
+  process.stderr.write(`zproxy ${process.version}: listening on ${urls(stats.listeners)} with ${stats.workers.length} worker(s), acceptor ${stats.acceptor}${admin ? `, admin http://${initial.admin.address}:${(admin.address() as import('node:net').AddressInfo).port}/stats` : ''}\n`);
   return done;
 }

@@ -31,6 +31,8 @@ export interface ServerConfig {
   acceptor: AcceptorMode;
   placement: PlacementMode;
   pinning: boolean;
+  /** Reload when the config file changes (src/cli/config-watcher.ts). */
+  watchConfig: boolean;
   watchdog: WatchdogConfig;
   restart: RestartConfig;
   limits: LimitsConfig;
