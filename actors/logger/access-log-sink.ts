@@ -133,6 +133,15 @@ export class AccessLogSink {
     };
   }
 
+  /** A reload moved the log elsewhere: write what is buffered, then close (a stalled file is given up at the next close()). */
+  end(): void {
+    clearTimeout(this.retryTimer);
+    if (this.retiring) this.discard(this.retiring);
+    this.retiring = this.current;
+    this.current = undefined;
+    this.retiring?.stream.end();
+  }
+
   close(): void {
     clearTimeout(this.retryTimer);
     if (this.current) this.discard(this.current);

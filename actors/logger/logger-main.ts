@@ -60,7 +60,7 @@ function configure(logging: LoggingConfig): void {
   formatters = new Map();
   if (!access.enabled) return;
   if (sink && sink.path === access.path) return;
-  sink?.close();
+  sink?.end();
   // The sink may hold about one ring's worth before the rings take the backlog: memory stays a small multiple of ringBytes.
   sink = new AccessLogSink(access.path, access.ringBytes, schedule, (message) => post({ kind: 'logger.sink-failed', message }));
 }

@@ -18,7 +18,7 @@ describe('access log producer', () => {
     const producer = new AccessLogProducer(ring.buffer, '$http_user_agent $http_authorization $http_cookie $http_x_api_key $http_proxy_authorization', 3, ['X-Api-Key']);
     producer.write(accessRecord());
     const [wire] = readAll(ring);
-    assert.deepEqual(wire![17], ['curl/8.5', '[redacted]', '[redacted]', '[redacted]', '[redacted]']);
+    assert.deepEqual(wire![17], ['curl/8.5', '[redacted]', '[redacted]', '[redacted]', undefined]);
     assert.equal(wire![1], 3);
     assert.equal(wire![18], headerSetId(['user-agent', 'authorization', 'cookie', 'x-api-key', 'proxy-authorization']));
     assert.equal(JSON.stringify(wire).includes('s3cr3t'), false);

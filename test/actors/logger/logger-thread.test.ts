@@ -80,6 +80,28 @@ describe('logger thread', () => {
     }
   });
 
+  test('after a reload changes the format, records of workers still on the old one are formatted by header name', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'access.log');
+    const oldFormat = '$request_uri ua=$http_user_agent';
+    const newFormat = '$request_uri ref=$http_referer ua=$http_user_agent';
+    const logger = await LoggerThread.start(logging(file, { format: oldFormat }));
+    try {
+      const stale = new AccessLogProducer(logger.ringFor(0), oldFormat, 0, []);
+      logger.configure(logging(file, { format: newFormat }));
+      const fresh = new AccessLogProducer(logger.ringFor(1), newFormat, 1, []);
+      const headers = ['User-Agent', 'ua/1', 'Referer', 'https://r.test/'];
+      // Let the configure message land before the records: it travels on the port, records through the rings.
+      await logger.stats();
+      stale.write(accessRecord({ uri: '/stale', headers }));
+      fresh.write(accessRecord({ uri: '/fresh', headers }));
+      await until(() => readLines(file).length === 2, 3000, '2 lines');
+      assert.deepEqual(readLines(file).sort(), ['/fresh ref=https://r.test/ ua=ua/1', '/stale ref=- ua=ua/1']);
+    } finally {
+      await logger.stop();
+    }
+  });
+
   test('a FIFO with no reader does not block the thread: lines are dropped and counted, stop is prompt', async () => {
     const dir = tmp();
     const fifo = path.join(dir, 'access.fifo');

@@ -16,12 +16,11 @@ function rawExchange(port: number, head: string, body = ''): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     // Not end(): the proxy takes a client's FIN as an abort; Connection: close makes it close after the response.
     const socket = net.connect(port, '127.0.0.1', () => socket.write(head + body));
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no complete answer to ${head.split('\r\n')[0]} within 5 s`)));
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('end', () => {
-      socket.end();
-      resolve(Buffer.concat(chunks));
-    });
+    socket.on('end', () => socket.end());
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
     socket.on('error', reject);
   });
 }
@@ -53,7 +52,8 @@ async function sendThree(port: number): Promise<Sent[]> {
 /** $request_id is `<worker id base 36><4 chars>-<counter base 36>`. */
 const REQUEST_ID = /^([0-9a-z])[0-9a-z]{4}-[0-9a-z]+$/;
 
-describe('access log through the real CLI', () => {
+// Every test starts a real proxy; a hang must fail the test, not the run.
+describe('access log through the real CLI', { timeout: 60_000 }, () => {
   test('lines match the format exactly, secrets never appear, and SIGUSR1 after a move (logrotate) starts a new file', async () => {
     const origin = await startOrigin('a');
     const [listenerPort, adminPort] = await freePorts(2);
@@ -85,7 +85,7 @@ describe('access log through the real CLI', () => {
       assert.match(readLines(log)[0]!, new RegExp(`^GET /rotated 200 ${rotated!.length} ua-4 [0-9a-z-]+ 127\\.0\\.0\\.1:${origin.port} r1 [01] -$`));
       assert.equal(readLines(`${log}.1`).length, 3);
       for (const f of [log, `${log}.1`]) assert.equal(fs.readFileSync(f, 'utf8').includes(SECRET), false, `${f} shows the secret`);
-      assert.match(proxy.stderr(), /log files reopened/);
+      await waitFor(() => /log files reopened/.test(proxy.stderr()), 2000, 'the reopen in the proxy log');
     } finally {
       await proxy.kill();
       await origin.close();

@@ -8,7 +8,8 @@ import { cliConfig, freePorts, startOrigin } from './cli-config.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-describe('zproxy command line', () => {
+// Every test starts a real proxy; a hang must fail the test, not the run.
+describe('zproxy command line', { timeout: 60_000 }, () => {
   test('--version prints the version and the node it runs on', async () => {
     const r = await runCli(['--version']);
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, `zproxy ${pkg.version} (node ${process.version})\n`, '']);

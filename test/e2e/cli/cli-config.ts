@@ -18,7 +18,7 @@ export interface NamedOrigin {
   close(): Promise<void>;
 }
 
-/** Answers `<name> <url>\n` with `x-up: <name>`; /slow... after SLOW_MS. */
+/** Answers `<name> <url>\n` with `x-up: <name>`; /slow... after SLOW_MS; /hang... never. */
 export async function startOrigin(name: string): Promise<NamedOrigin> {
   let served = 0;
   const sockets = new Set<net.Socket>();
@@ -31,6 +31,7 @@ export async function startOrigin(name: string): Promise<NamedOrigin> {
         res.end(`${name} ${req.url}\n`);
       };
       if (req.url?.startsWith('/slow')) setTimeout(answer, SLOW_MS);
+      else if (req.url?.startsWith('/hang')) return; // never answered: a request the drain must wait for
       else answer();
     });
   });

@@ -63,7 +63,7 @@ export interface RunningProxy {
   readonly configFile: string;
   /** Everything the proxy wrote to stderr so far (its app log is there). */
   stderr(): string;
-  /** Resolves when the process exited: its status and when (performance.now()). */
+  /** Resolves when the process exited and its output was read: its status and when it exited (performance.now()). */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
   /** SIGKILL if still running; for finally blocks. */
   kill(): Promise<void>;
@@ -76,7 +76,10 @@ export async function startCli(configFile: string, extraArgs: readonly string[] 
   child.stderr!.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
   child.stdout!.resume();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal, atMs: performance.now() }));
+    // Timed at 'exit'; resolved at 'close', once its stderr was read to the end.
+    let atMs = 0;
+    child.on('exit', () => { atMs = performance.now(); });
+    child.on('close', (code, signal) => resolve({ code, signal, atMs }));
   });
   const proxy: RunningProxy = {
     child,

@@ -50,7 +50,8 @@ async function setup(server: Record<string, unknown> = {}): Promise<Setup> {
   return { a, b, file, listenerPort: listenerPort!, adminPort: adminPort!, v1, v2, close: async () => { await a.close(); await b.close(); } };
 }
 
-describe('hot reload through the real CLI', () => {
+// Every test starts a real proxy; a hang must fail the test, not the run.
+describe('hot reload through the real CLI', { timeout: 60_000 }, () => {
   test('a valid reload under continuous keep-alive load loses no request, and every request sent after it sees the new config', async (t) => {
     const s = await setup();
     const proxy = await startCli(s.file);
@@ -95,7 +96,7 @@ describe('hot reload through the real CLI', () => {
       assert.equal(reload.code, 1);
       assert.equal(reload.stdout, '');
       assert.equal(reload.stderr, `zproxy: reload rejected, the previous config keeps serving:\nzproxy: ${s.file}: /routes/0/upstream: upstream "bb" is not defined in /upstreams (defined: a, b)\n`);
-      assert.match(proxy.stderr(), /reload rejected, the running config keeps serving: zproxy: .*\/routes\/0\/upstream: upstream \\"bb\\" is not defined/);
+      await waitFor(() => /reload rejected, the running config keeps serving: zproxy: .*\/routes\/0\/upstream: upstream \\"bb\\" is not defined/.test(proxy.stderr()), 2000, 'the rejection in the proxy log');
       const r = await get(s.listenerPort, '/still');
       assert.deepEqual([r.status, r.up, r.gen, r.body], [200, 'a', undefined, 'a /still\n']);
       const stats = await adminStats(s.adminPort);
@@ -165,7 +166,7 @@ describe('hot reload through the real CLI', () => {
       v2.server.watchConfig = true;
       writeJson(s.file, v2);
       await waitFor(async () => (await get(s.listenerPort)).up === 'b', 5000, 'the saved config to serve');
-      assert.match(proxy.stderr(), /"trigger":"file change".*"msg":"config reloaded"/);
+      await waitFor(() => /"trigger":"file change".*"msg":"config reloaded"/.test(proxy.stderr()), 2000, 'the reload in the proxy log');
       const broken = structuredClone(s.v2) as { server: Record<string, unknown>; routes: Array<Record<string, unknown>> };
       broken.server.watchConfig = true;
       broken.routes[0]!.path = 'no-slash';
