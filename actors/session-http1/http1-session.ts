@@ -325,6 +325,11 @@ export class Http1Session implements UpstreamConnectionOwner {
       this.startRequest(r, snapshot);
     }
     this.processingInput = false;
+    // Drop a fully consumed chunk: an idle keep-alive connection must not pin its last read buffer.
+    if (this.input !== undefined && this.inputOff >= this.input.length) {
+      this.input = undefined;
+      this.inputOff = 0;
+    }
     if (this.phase === Phase.Head && this.paused) this.resumeClient();
   }
 
@@ -956,7 +961,10 @@ export class Http1Session implements UpstreamConnectionOwner {
     this.phase = Phase.Head;
     this.setDeadline(Deadline.Idle, this.owner.snapshot().timeouts.clientIdleMs);
     if (this.input !== undefined && this.inputOff < this.input.length) this.processInput();
-    else if (this.paused) this.resumeClient();
+    else {
+      this.input = undefined; // nothing pipelined: do not pin the last read buffer while idle
+      if (this.paused) this.resumeClient();
+    }
   }
 
   /** Fails the current request with `status` if no response byte went out yet; else closes. */
