@@ -7,7 +7,7 @@ import { chooseAcceptor, type AcceptorKind } from '../../src/platform/node-featu
 import { createMainAcceptor } from '../acceptor/acceptor-factory.js';
 import type { BoundListener, MainAcceptor } from '../acceptor/acceptor-strategy.js';
 import { planListenerChange } from '../acceptor/listener-diff.js';
-import { requestListenerUpdate } from '../acceptor/listener-updates.js';
+import { ListenerSync } from '../acceptor/listener-sync.js';
 import { EventLog, type PoolEvent, type PoolEventInput, type PoolEventKind } from './pool-events.js';
 import { collectWorkerStats, type PingResult, type PoolStats } from './pool-stats.js';
 import { resolveServerConfig, type RuntimeConfig, type RuntimeServerConfig } from './runtime-config.js';
@@ -100,8 +100,10 @@ export class WorkerPool extends EventEmitter {
   private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
   private readonly workerScript: URL;
   private readonly listenerChanges: 'apply' | 'refuse';
-  /** Listeners a reload removed whose main-thread socket waits until no worker (booting ones included) holds them. */
-  private readonly retiredListeners = new Set<number>();
+  private readonly listenerSync = new ListenerSync(() => this.acceptor, () => this.slots, (slot, worker, message) => {
+    this.log('error', `worker ${slot.id} cannot update its listeners (${message}); restarting it`);
+    void worker.terminate();
+  }, CONTROL_TIMEOUT_MS);
   private readonly hooks: SlotHooks = {
     onReady: (slot, msg) => this.onReady(slot, msg.pin),
     onExit: (slot, code) => this.onExit(slot, code),
@@ -177,8 +179,12 @@ export class WorkerPool extends EventEmitter {
 
   /**
    * Applies `config` on every worker or on none (two-phase: prepare, then
-   * commit). Reloads are serialized. Listener changes: see
-   * WorkerPoolOptions.listenerChanges and reloadListeners().
+   * commit). Reloads are serialized. Listener changes (listenerChanges
+   * 'apply'): added listeners are bound first (a port that cannot be bound
+   * rejects the reload, nothing changed); removed ones stop accepting once
+   * every worker prepared, just before the commit; added ones start
+   * accepting in every worker right after it. The reload resolves when all
+   * of that is done, so a new port answers as soon as it returns.
    */
   reload(config: RuntimeConfig): Promise<ReloadResult> {
     const run = this.reloadChain.then(() => this.reloadNow(config));
@@ -209,8 +215,8 @@ export class WorkerPool extends EventEmitter {
       if (sockets.removed.length > 0) {
         // Removed listeners stop taking connections before the config that lacks them goes live.
         acceptor.stopListening(sockets.removed);
-        for (const key of sockets.removed) this.retiredListeners.add(key);
-        await Promise.all(live.map((s) => this.syncListeners(s)));
+        this.listenerSync.retire(sockets.removed);
+        await Promise.all(live.map((s) => this.listenerSync.sync(s)));
       }
       // From here on, respawned workers boot with the new config.
       this.config = config;
@@ -223,9 +229,9 @@ export class WorkerPool extends EventEmitter {
     if (addedKeys.length > 0) {
       // Every worker now knows the new listeners: accept on them everywhere.
       acceptor.activate(addedKeys);
-      await Promise.all(this.slots.filter((s) => s.state === 'ready').map((s) => this.syncListeners(s)));
+      await Promise.all(this.slots.filter((s) => s.state === 'ready').map((s) => this.listenerSync.sync(s)));
     }
-    this.releaseRetiredListeners();
+    this.listenerSync.releaseRetired();
     this.bound = acceptor.listenerViews().filter((v) => v.state === 'live').map((v) => v.bound);
     for (const s of live) if (outcome.committed.includes(s.id)) s.configGeneration = this.configGeneration;
     for (const f of outcome.failedCommits) {
@@ -353,48 +359,9 @@ export class WorkerPool extends EventEmitter {
       this.startWaiter.waiting.delete(slot.id);
       if (this.startWaiter.waiting.size === 0) this.startWaiter.resolve();
     }
-    if (slot.configGeneration < this.configGeneration) void this.catchUpReload(slot);
-    // Spawned before a reload changed the listeners: bring its sockets up to date too.
-    void this.syncListeners(slot);
-  }
-
-  /**
-   * Makes the worker accept on exactly the live listeners (updates to one
-   * worker run one at a time; the difference is computed when each runs).
-   * A worker that cannot is restarted: it boots with the live set. Resolves
-   * true when the worker is up to date.
-   */
-  private syncListeners(slot: WorkerSlot): Promise<boolean> {
-    const run = slot.listenerSync.then(async () => {
-      const worker = slot.worker;
-      if (!worker || slot.state !== 'ready') return false;
-      const plans = this.acceptor!.workerPlans();
-      const want = new Set(plans.map((p) => p.key));
-      const add = plans.filter((p) => !slot.listenerKeys.has(p.key));
-      const remove = [...slot.listenerKeys].filter((k) => !want.has(k));
-      if (add.length === 0 && remove.length === 0) return true;
-      const error = await requestListenerUpdate(worker, slot.id, add, remove, CONTROL_TIMEOUT_MS);
-      if (slot.worker !== worker) return false;
-      if (error) {
-        this.log('error', `worker ${slot.id} cannot update its listeners (${error.message}); restarting it`);
-        void worker.terminate();
-        return false;
-      }
-      slot.listenerKeys = want;
-      this.releaseRetiredListeners();
-      return true;
-    });
-    slot.listenerSync = run.catch(() => false);
-    return run;
-  }
-
-  /** Closes the main thread's socket of each removed listener once no worker holds it (a booting one may still dup its fd). */
-  private releaseRetiredListeners(): void {
-    for (const key of this.retiredListeners) {
-      if (this.slots.some((s) => s.worker !== undefined && s.listenerKeys.has(key))) continue;
-      this.retiredListeners.delete(key);
-      this.acceptor?.release([key]);
-    }
+    // Spawned before a reload: the config first, then its sockets (its app must know a listener before accepting on it).
+    const config = slot.configGeneration < this.configGeneration ? this.catchUpReload(slot) : Promise.resolve();
+    void config.then(() => this.listenerSync.sync(slot));
   }
 
   /** A worker booted with a config older than the last reload (spawned mid-reload): bring it up to date. */
@@ -424,7 +391,7 @@ export class WorkerPool extends EventEmitter {
   private onExit(slot: WorkerSlot, exitCode: number): void {
     this.counters!.setState(slot.id, WORKER_STATE.dead);
     this.acceptor?.workerGone(slot.id);
-    this.releaseRetiredListeners();
+    this.listenerSync.releaseRetired();
     const reason = slot.hungAgeMs !== undefined ? `hung: no heartbeat for ${slot.hungAgeMs} ms` : slot.lastError ?? `exited with code ${exitCode}`;
     if (this.phase === 'stopped' || this.phase === 'draining') {
       slot.state = 'stopped';

@@ -80,6 +80,25 @@ describe('logger thread', () => {
     }
   });
 
+  test('a reload that moves the access log writes the old file out and continues in the new one', async () => {
+    const dir = tmp();
+    const first = path.join(dir, 'first.log');
+    const second = path.join(dir, 'sub', 'second.log');
+    const logger = await LoggerThread.start(logging(first));
+    try {
+      const p = new AccessLogProducer(logger.ringFor(0), FORMAT, 0, []);
+      p.write(accessRecord({ uri: '/one' }));
+      await until(() => readLines(first).length === 1, 3000, 'a line in the first file');
+      logger.configure(logging(second));
+      await logger.stats(); // the configure message is handled before the next record
+      p.write(accessRecord({ uri: '/two' }));
+      await until(() => readLines(second).length === 1, 3000, 'a line in the second file');
+      assert.deepEqual([readLines(first), readLines(second)], [['GET /one 200 w0 1ab2-7'], ['GET /two 200 w0 1ab2-7']]);
+    } finally {
+      await logger.stop();
+    }
+  });
+
   test('after a reload changes the format, records of workers still on the old one are formatted by header name', async () => {
     const dir = tmp();
     const file = path.join(dir, 'access.log');

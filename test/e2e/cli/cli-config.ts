@@ -15,14 +15,18 @@ export interface NamedOrigin {
   readonly port: number;
   /** Requests answered so far. */
   readonly served: () => number;
+  /** Every request URL received, in arrival order. */
+  readonly received: readonly string[];
   close(): Promise<void>;
 }
 
 /** Answers `<name> <url>\n` with `x-up: <name>`; /slow... after SLOW_MS; /hang... never. */
 export async function startOrigin(name: string): Promise<NamedOrigin> {
   let served = 0;
+  const received: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
+    received.push(req.url ?? '');
     req.resume();
     req.on('end', () => {
       const answer = (): void => {
@@ -44,6 +48,7 @@ export async function startOrigin(name: string): Promise<NamedOrigin> {
     name,
     port: (server.address() as net.AddressInfo).port,
     served: () => served,
+    received,
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
