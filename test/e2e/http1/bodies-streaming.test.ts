@@ -313,25 +313,32 @@ test('relays a response the upstream streams while the request body is still arr
     const sent = createHash('sha256');
     const got = createHash('sha256');
     let received = 0;
+    // The client sends one block, then waits for its echo before sending the rest: a proxy that held the
+    // response until the request body ended would never answer, and the wait fails instead of racing.
     let firstEchoBeforeEnd = false;
-    let requestEnded = false;
     await new Promise<void>((resolve, reject) => {
+      let firstEcho: (() => void) | undefined;
       const req = http.request({ host: '127.0.0.1', port: p.port, method: 'POST', path: '/echo', agent: false }, (res) => {
         res.on('data', (d: Buffer) => {
-          if (received === 0 && !requestEnded) firstEchoBeforeEnd = true;
           received += d.length;
           got.update(d);
+          firstEcho?.();
         });
         res.on('end', resolve);
         res.on('error', reject);
       });
       req.on('error', reject);
       void (async () => {
-        for (let n = 0; n < total; n += block.length) {
+        sent.update(block);
+        req.write(block);
+        firstEchoBeforeEnd = await new Promise<boolean>((r) => {
+          const timer = setTimeout(() => r(false), 5000);
+          firstEcho = () => { clearTimeout(timer); firstEcho = undefined; r(true); };
+        });
+        for (let n = block.length; n < total; n += block.length) {
           sent.update(block);
           if (!req.write(block)) await new Promise((r) => req.once('drain', r));
         }
-        requestEnded = true;
         req.end();
       })();
     });
