@@ -25,6 +25,8 @@ export interface AdminBackend {
   metrics?(): Promise<string>;
   /** One snapshot for the GET /stream WebSocket, pushed every second. */
   liveSnapshot?(): Promise<unknown>;
+  /** POST /cache/purge: removes cached responses by key, key prefix or all; resolves to how many. Absent: no cache runs. */
+  cachePurge?(req: { key: string } | { prefix: string } | { all: true }): Promise<number>;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -32,6 +34,30 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header.slice(7));
   const want = Buffer.from(token);
   return given.length === want.length && timingSafeEqual(given, want);
+}
+
+/** Admin request bodies are tiny; past this the request is refused rather than buffered. */
+const PURGE_BODY_LIMIT = 64 * 1024;
+
+function readPurgeRequest(req: http.IncomingMessage): Promise<{ key: string } | { prefix: string } | { all: true } | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= PURGE_BODY_LIMIT) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (size > PURGE_BODY_LIMIT) return resolve(undefined);
+      try {
+        const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        if (typeof v.key === 'string') return resolve({ key: v.key });
+        if (typeof v.prefix === 'string') return resolve({ prefix: v.prefix });
+        if (v.all === true) return resolve({ all: true });
+      } catch { /* not JSON: refused below */ }
+      resolve(undefined);
+    });
+  });
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -71,6 +97,13 @@ export function startAdminServer(config: AdminConfig, backend: AdminBackend): Pr
         return send(res, 200, backend.config());
       case 'POST /reload':
         backend.reload().then((r) => send(res, r.ok ? 200 : 422, r), (e: Error) => send(res, 500, { ok: false, error: e.message }));
+        return;
+      case 'POST /cache/purge':
+        if (!backend.cachePurge) return send(res, 404, 'no cache is running\n');
+        readPurgeRequest(req).then((p) => {
+          if (p === undefined) return send(res, 400, 'expected a JSON body {"key": "host/path"}, {"prefix": "host/path-prefix"} or {"all": true}\n');
+          return backend.cachePurge!(p).then((purged) => send(res, 200, { purged }));
+        }).catch((e: Error) => send(res, 500, `purge failed: ${e.message}\n`));
         return;
       case 'POST /stop':
         send(res, 202, 'stopping\n');

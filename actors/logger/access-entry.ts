@@ -22,6 +22,8 @@ export interface AccessEntry {
   readonly route: string;
   readonly tlsSni: string;
   readonly headerValues: ReadonlyArray<string | undefined>;
+  /** The api-key middleware's key name ("" when none). */
+  readonly apiKeyName?: string;
 }
 
 /**
@@ -37,7 +39,7 @@ export type AccessEntryWire = [
   time: number, workerId: number, requestId: string, clientAddress: string, clientPort: number, method: string, uri: string,
   protocol: string, status: number, bytesSent: number, bytesReceived: number, requestTimeMs: number, upstreamAddress: string,
   upstreamConnectMs: number, upstreamResponseMs: number, route: string, tlsSni: string, headerValues: Array<string | undefined>,
-  headerSetId: number,
+  headerSetId: number, apiKeyName?: string,
 ];
 
 /** WIRE_HEADER_SET: index of headerSetId in AccessEntryWire. */
@@ -47,6 +49,6 @@ export function entryFromWire(w: AccessEntryWire): AccessEntry {
   return {
     time: w[0], workerId: w[1], requestId: w[2], clientAddress: w[3], clientPort: w[4], method: w[5], uri: w[6], protocol: w[7],
     status: w[8], bytesSent: w[9], bytesReceived: w[10], requestTimeMs: w[11], upstreamAddress: w[12], upstreamConnectMs: w[13],
-    upstreamResponseMs: w[14], route: w[15], tlsSni: w[16], headerValues: w[17],
+    upstreamResponseMs: w[14], route: w[15], tlsSni: w[16], headerValues: w[17], apiKeyName: w[19],
   };
 }

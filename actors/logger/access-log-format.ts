@@ -33,6 +33,7 @@ function variable(name: string, headerIndex: Map<string, number>): (e: AccessEnt
     case 'worker_id': return (e) => String(e.workerId);
     case 'tls_sni': return (e) => e.tlsSni || '-';
     case 'request_id': return (e) => e.requestId;
+    case 'api_key_name': return (e) => e.apiKeyName || '-';
     default: {
       // $http_user_agent, $http_referer, $http_<name>: nginx spells '-' as '_'.
       const i = headerIndex.get(name.slice(5).replace(/_/g, '-'));

@@ -7,6 +7,7 @@ import { SpscRing } from '../../src/kernel/ring.js';
 import type { AccessRecord } from '../session-http1/access-record.js';
 import type { AccessEntryWire } from './access-entry.js';
 import { headerSetId, headersNeeded } from './access-log-format.js';
+import { redactQueryParams } from './redact-uri.js';
 
 /** Header values never written to a log (credentials); API-key header names are added from config. */
 const ALWAYS_SECRET = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
@@ -16,18 +17,30 @@ export class AccessLogProducer {
   private headers: string[] = [];
   private headerSet = 0;
   private secret = new Set<string>();
+  private secretQuery: ReadonlySet<string> = new Set();
   written = 0;
 
-  constructor(ringBuffer: SharedArrayBuffer, format: string, private readonly workerId: number, secretHeaders: readonly string[]) {
+  constructor(ringBuffer: SharedArrayBuffer, format: string, private readonly workerId: number, secretHeaders: readonly string[], secretQueryParams: readonly string[] = []) {
     this.ring = SpscRing.attach(ringBuffer);
-    this.configure(format, secretHeaders);
+    this.configure(format, secretHeaders, secretQueryParams);
   }
 
   /** A reload changed the format or the secret headers: capture what the new format names from the next record on. */
-  configure(format: string, secretHeaders: readonly string[]): void {
+  configure(format: string, secretHeaders: readonly string[], secretQueryParams: readonly string[] = []): void {
+    this.secretQuery = new Set(secretQueryParams);
     this.headers = headersNeeded(format);
     this.headerSet = headerSetId(this.headers);
     this.secret = new Set([...ALWAYS_SECRET, ...secretHeaders.map((h) => h.toLowerCase())]);
+  }
+
+  /**
+   * A reload changed which headers and query parameters carry credentials
+   * (api-key middlewares): redact the new ones from the next record on, even
+   * while the format itself stays the one the worker started with.
+   */
+  setSecrets(secretHeaders: readonly string[], secretQueryParams: readonly string[]): void {
+    this.secret = new Set([...ALWAYS_SECRET, ...secretHeaders.map((h) => h.toLowerCase())]);
+    this.secretQuery = new Set(secretQueryParams);
   }
 
   readonly write = (r: AccessRecord): void => {
@@ -45,9 +58,9 @@ export class AccessLogProducer {
       }
     }
     const wire: AccessEntryWire = [
-      r.time, this.workerId, r.requestId, r.clientAddress, r.clientPort, r.method, r.uri, r.protocol, r.status, r.bytesSent,
+      r.time, this.workerId, r.requestId, r.clientAddress, r.clientPort, r.method, redactQueryParams(r.uri, this.secretQuery), r.protocol, r.status, r.bytesSent,
       r.bytesReceived, r.requestTimeMs, r.upstreamAddress, r.upstreamConnectMs, r.upstreamResponseMs, r.route, r.tlsSni, values,
-      this.headerSet,
+      this.headerSet, r.locals?.apiKeyName ?? '',
     ];
     if (this.ring.writeOrDrop(this.ring.encode(wire))) this.written++;
   };

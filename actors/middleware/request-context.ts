@@ -17,6 +17,12 @@ export interface RequestContext {
   readonly params: Readonly<Record<string, string>>;
   /** Values middlewares pass to later ones and to the access log (e.g. apiKeyName). */
   readonly locals: Record<string, string>;
+  /**
+   * True when the session runs Middleware.onResponseBody filters. A middleware
+   * whose head edits promise a body change (Content-Encoding) must check it:
+   * a session without the body phase would send the old body under new headers.
+   */
+  readonly bodyFilters?: boolean;
 }
 
 export interface ResponseContext {

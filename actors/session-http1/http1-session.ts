@@ -19,7 +19,7 @@ import { normalizePath } from '../router/normalize-path.js';
 import type { RouteMatch } from '../router/route-table.js';
 import type { RouterReply } from '../router/router-actor.js';
 import type { UpstreamConnection, UpstreamConnectionOwner } from '../upstream-pool/upstream-connection.js';
-import type { MiddlewareDecision } from '../middleware/middleware.js';
+import type { Middleware, MiddlewareDecision, ResponseBodyFilter, ResponseBodyLink } from '../middleware/middleware.js';
 import type { RequestContext, ResponseContext } from '../middleware/request-context.js';
 import { removeHeader, setHeader } from '../middleware/request-context.js';
 import { errorResponse, middlewareResponse } from './error-response.js';
@@ -133,6 +133,19 @@ export class Http1Session implements UpstreamConnectionOwner {
   private upstreamAddress = '-';
   /** Response head waiting to go out with the first body bytes. */
   private pendingHead: string | undefined;
+  /**
+   * Body filters of this exchange (Middleware.onResponseBody), outermost
+   * first; undefined on the zero-copy path. Their payload is cut from the
+   * upstream framing here and re-framed for the client (chunked, or close-
+   * delimited for HTTP/1.0).
+   */
+  private filters: ResponseBodyFilter[] | undefined;
+  private filterScanner: ChunkedScanner | undefined;
+  private filterChunked = false;
+  /** Every filter passes bytes through unchanged and the upstream gave a length: keep it. */
+  private filterKeepsLength = false;
+  /** Set while feeding the filters when the innermost said stop: the upstream socket pauses. */
+  private filterBlocked = false;
 
   constructor(
     readonly socket: net.Socket,
@@ -258,6 +271,14 @@ export class Http1Session implements UpstreamConnectionOwner {
   }
 
   private readonly onClientDrain = (): void => {
+    if (this.filters !== undefined && this.phase === Phase.Exchange) {
+      // Filtered body: the client's drain goes to the outermost filter; the upstream resumes
+      // when the innermost filter says it is ready (filterLink).
+      if (this.conn) this.setReadDeadline();
+      else this.setDeadline(Deadline.Write, this.route!.writeTimeoutMs);
+      this.filters[0]!.drained();
+      return;
+    }
     if (this.conn && this.phase !== Phase.Closed) {
       if (this.deadlineKind === Deadline.Write) this.setReadDeadline();
       this.conn.socket.resume();
@@ -278,6 +299,7 @@ export class Http1Session implements UpstreamConnectionOwner {
       return;
     }
     const wasBusy = this.phase !== Phase.Head;
+    this.destroyFilters();
     this.phase = Phase.Closed;
     this.deadlineKind = Deadline.None;
     if (this.conn) {
@@ -458,6 +480,7 @@ export class Http1Session implements UpstreamConnectionOwner {
       routeName: route.name,
       params: match.params,
       locals: {},
+      bodyFilters: true,
     };
     this.ctx = ctx;
     route.requestRules.apply(ctx.headers);
@@ -551,6 +574,12 @@ export class Http1Session implements UpstreamConnectionOwner {
     const head = this.head!;
     const ctx = this.ctx!;
     const route = this.route!;
+    if (head.upgrade !== undefined) {
+      // Whatever the answer, this exchange ends both connections: a 101 turns them into a tunnel,
+      // and after a refusal bytes the client sent for the tunnel may already be on the way.
+      this.resReusable = false;
+      this.clientKeepAlive = false;
+    }
     const upstreamHead = buildUpstreamHead(head.method, ctx.path, ctx.headers, head.connectionTokens, {
       clientAddress: this.clientAddress,
       proto: this.isTls ? 'https' : 'http',
@@ -651,6 +680,7 @@ export class Http1Session implements UpstreamConnectionOwner {
   private handleUpstreamData(chunk: Buffer): void {
     if (this.phase === Phase.Tunnel) {
       this.setDeadline(Deadline.TunnelIdle, this.route!.group.config.timeouts.idleMs);
+      this.bytesOut += chunk.length;
       if (!this.socket.write(chunk)) this.conn!.socket.pause();
       return;
     }
@@ -660,7 +690,8 @@ export class Http1Session implements UpstreamConnectionOwner {
       this.onResponseHeadBytes(chunk);
       return;
     }
-    this.forwardResponseBody(chunk, 0, chunk.length);
+    if (this.filters !== undefined) this.filterResponseBody(chunk, 0, chunk.length);
+    else this.forwardResponseBody(chunk, 0, chunk.length);
   }
 
   private onResponseHeadBytes(chunk: Buffer): void {
@@ -714,7 +745,11 @@ export class Http1Session implements UpstreamConnectionOwner {
     let framing: 'keep' | 'chunk' | 'none' = 'keep';
     switch (r.bodyKind) {
       case 'none': this.resKind = Body.None; break;
-      case 'length': this.resKind = Body.Length; this.resRemaining = r.contentLength; break;
+      case 'length':
+        // Content-Length: 0 ends here: no body byte will come to finish the exchange.
+        if (r.contentLength === 0) this.resKind = Body.None;
+        else { this.resKind = Body.Length; this.resRemaining = r.contentLength; }
+        break;
       case 'chunked':
         if (head.versionMinor === 0) {
           // RFC 9112 6.1: no Transfer-Encoding to an HTTP/1.0 client. Send the payload alone,
@@ -760,6 +795,10 @@ export class Http1Session implements UpstreamConnectionOwner {
       }
       headers = res.headers;
       this.status = res.status;
+      if (this.head!.method !== 'HEAD' && this.status >= 200 && this.status !== 204 && this.status !== 304) {
+        const filters = this.createFilters(chain, res);
+        if (filters !== undefined) return this.startFilteredResponse(r, headers, buf, bodyOff, filters);
+      }
     }
     const out = buildClientHead(this.status, r.reason, headers, r.connectionTokens, this.resKind === Body.None ? 'keep' : framing, this.clientKeepAlive, undefined, head.versionMinor);
     const s = this.socket;
@@ -857,6 +896,172 @@ export class Http1Session implements UpstreamConnectionOwner {
     if (done) this.finishExchange();
   }
 
+  // ---- filtered response body (Middleware.onResponseBody) ------------------------
+
+  /** Asks each middleware, outermost first, for a body filter; undefined when none wants the body. */
+  private createFilters(chain: readonly Middleware[], res: ResponseContext): ResponseBodyFilter[] | undefined {
+    let filters: ResponseBodyFilter[] | undefined;
+    for (let i = 0; i < chain.length; i++) {
+      const mw = chain[i]!;
+      if (!mw.onResponseBody) continue;
+      filters ??= [];
+      const f = mw.onResponseBody(this.ctx!, res, this.filterLink(filters, filters.length));
+      if (f !== undefined) filters.push(f);
+      else if (filters.length === 0) filters = undefined;
+    }
+    return filters;
+  }
+
+  /**
+   * The link of filters[j]: push/end go out (to filters[j-1], or the client
+   * for j = 0), ready goes in (to filters[j+1], or the upstream socket). Calls
+   * after the exchange moved on (a zlib callback after an abort) are dropped.
+   */
+  private filterLink(filters: ResponseBodyFilter[], j: number): ResponseBodyLink {
+    return {
+      push: (chunk) => {
+        if (this.filters !== filters) return true;
+        return j === 0 ? this.pushFilteredToClient(chunk) : filters[j - 1]!.write(chunk);
+      },
+      end: () => {
+        if (this.filters !== filters) return;
+        if (j === 0) this.endFilteredResponse();
+        else filters[j - 1]!.end();
+      },
+      fail: (err) => {
+        if (this.filters !== filters) return;
+        process.emitWarning(`response body filter failed on request ${this.requestId}: ${err instanceof Error ? err.message : String(err)}`, { code: 'ZPROXY_MIDDLEWARE' });
+        this.abortBoth();
+      },
+      ready: () => {
+        if (this.filters !== filters) return;
+        if (j < filters.length - 1) filters[j + 1]!.drained();
+        else if (this.conn) {
+          this.setReadDeadline();
+          this.conn.socket.resume();
+        }
+      },
+    };
+  }
+
+  /** Writes the head (chunked for HTTP/1.1, close-delimited for 1.0) and starts feeding the filters. */
+  private startFilteredResponse(r: ResponseHead, headers: readonly string[], buf: Buffer, bodyOff: number, filters: ResponseBodyFilter[]): void {
+    const head = this.head!;
+    this.filters = filters;
+    this.filterKeepsLength = this.resKind === Body.Length && filters.every((f) => f.preservesLength === true);
+    this.filterChunked = !this.filterKeepsLength && head.versionMinor === 1;
+    if (!this.filterChunked && !this.filterKeepsLength) this.clientKeepAlive = false;
+    // Cut the payload from the upstream framing: HTTP/1.0's dechunking and re-chunking are
+    // decided again here, by the filtered output.
+    if (this.resKind === Body.Dechunk) this.resKind = Body.Chunked;
+    else if (this.resKind === Body.Rechunk) this.resKind = Body.Close;
+    if (this.resKind === Body.Chunked) {
+      if (this.filterScanner) this.filterScanner.reset();
+      else this.filterScanner = new ChunkedScanner({ side: 'response', onData: (b, start, end) => this.feedFilters(start === 0 && end === b.length ? b : b.subarray(start, end)) });
+    }
+    const out = buildClientHead(this.status, r.reason, headers, r.connectionTokens, this.filterKeepsLength ? 'keep' : this.filterChunked ? 'chunk' : 'none', this.clientKeepAlive, undefined, head.versionMinor);
+    this.bytesOut += out.length;
+    this.socket.write(out, 'latin1');
+    if (this.resKind === Body.None || (this.resKind === Body.Length && this.resRemaining === 0)) {
+      // A bodyless upstream answer (a 304 a cache turned into its stored 200, a Content-Length: 0):
+      // the filters end now, or make the body themselves.
+      if (bodyOff < buf.length) this.resReusable = false;
+      this.releaseUpstream();
+      this.setDeadline(Deadline.Write, this.route!.writeTimeoutMs);
+      filters[filters.length - 1]!.end();
+      return;
+    }
+    if (bodyOff < buf.length) this.filterResponseBody(buf, bodyOff, buf.length);
+  }
+
+  /** Upstream bytes of a filtered response: payload to the innermost filter, pausing when it says stop. */
+  private filterResponseBody(buf: Buffer, off: number, end: number): void {
+    const filters = this.filters!;
+    let done = false;
+    this.filterBlocked = false;
+    if (this.resKind === Body.Length) {
+      const n = Math.min(end - off, this.resRemaining);
+      this.resRemaining -= n;
+      done = this.resRemaining === 0;
+      if (off + n < end) this.resReusable = false;
+      if (n > 0) this.feedFilters(off === 0 && n === buf.length ? buf : buf.subarray(off, off + n));
+    } else if (this.resKind === Body.Chunked) {
+      const scanner = this.filterScanner!;
+      const n = scanner.scan(buf, off, end); // payload goes to the filters through feedFilters
+      if (scanner.error) {
+        this.abortBoth();
+        return;
+      }
+      done = scanner.done;
+      if (done && off + n < end) this.resReusable = false;
+    } else {
+      this.feedFilters(off === 0 ? buf : buf.subarray(off, end));
+    }
+    if (this.filters !== filters) return; // a filter ended or failed the exchange meanwhile
+    if (done) {
+      this.releaseUpstream();
+      this.setDeadline(Deadline.Write, this.route!.writeTimeoutMs);
+      filters[filters.length - 1]!.end();
+    } else if (this.filterBlocked) {
+      this.conn?.socket.pause();
+      this.setDeadline(Deadline.Write, this.route!.writeTimeoutMs);
+    } else {
+      this.setReadDeadline();
+    }
+  }
+
+  private feedFilters(chunk: Buffer): void {
+    const filters = this.filters;
+    if (filters === undefined || chunk.length === 0) return;
+    if (!filters[filters.length - 1]!.write(chunk)) this.filterBlocked = true;
+  }
+
+  /** The outermost filter's output: one chunk per push to HTTP/1.1 clients, raw bytes to 1.0. */
+  private pushFilteredToClient(chunk: Buffer): boolean {
+    if (chunk.length === 0) return true;
+    const s = this.socket;
+    let ok: boolean;
+    if (this.filterChunked) {
+      s.cork();
+      s.write(chunk.length.toString(16) + '\r\n', 'latin1');
+      s.write(chunk);
+      ok = s.write(CRLF);
+      s.uncork();
+    } else {
+      ok = s.write(chunk);
+    }
+    this.bytesOut += chunk.length;
+    if (!ok) this.setDeadline(Deadline.Write, this.route!.writeTimeoutMs);
+    return ok;
+  }
+
+  private endFilteredResponse(): void {
+    if (this.filterChunked) this.socket.write(LAST_CHUNK);
+    this.filters = undefined;
+    // A filter that ended before the upstream body did: that connection cannot be reused.
+    if (this.conn) this.resReusable = false;
+    this.finishExchange();
+  }
+
+  /** Returns the upstream connection once its body is read, while the filters may still be writing. */
+  private releaseUpstream(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) {
+      conn.owner = undefined;
+      this.route!.group.release(conn, this.resReusable && this.reqDone && !conn.closed);
+    }
+  }
+
+  private destroyFilters(): void {
+    const filters = this.filters;
+    if (filters === undefined) return;
+    this.filters = undefined;
+    for (const f of filters) {
+      try { f.destroy(); } catch { /* the exchange is over either way */ }
+    }
+  }
+
   private writeDechunked(buf: Buffer, start: number, end: number): void {
     this.bytesOut += end - start;
     if (!this.socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end))) this.dechunkWritesOk = false;
@@ -867,7 +1072,11 @@ export class Http1Session implements UpstreamConnectionOwner {
     this.conn = undefined;
     if (conn) this.route!.group.release(conn, false);
     if (this.phase === Phase.Tunnel) {
-      this.socket.end();
+      // A reset upstream resets the client; a clean close ends it after what was already sent.
+      if (error) {
+        this.socket.resetAndDestroy();
+        this.onClientClose();
+      } else this.socket.end();
       return;
     }
     if (this.phase !== Phase.Exchange) return;
@@ -883,6 +1092,11 @@ export class Http1Session implements UpstreamConnectionOwner {
         return;
       }
       this.failExchange(502, error ? 'upstream connection reset' : 'upstream closed the connection before answering', false);
+      return;
+    }
+    if (this.filters !== undefined && this.resKind === Body.Close) {
+      this.setDeadline(Deadline.Write, this.route!.writeTimeoutMs); // the filters still write
+      this.filters[this.filters.length - 1]!.end();
       return;
     }
     if (this.resKind === Body.Close || this.resKind === Body.Rechunk) {
@@ -902,8 +1116,12 @@ export class Http1Session implements UpstreamConnectionOwner {
     const up = r.upgrade ?? 'websocket';
     const head101 = out.slice(0, -2) + 'upgrade: ' + up + '\r\nconnection: upgrade\r\n\r\n';
     this.socket.write(head101, 'latin1');
+    this.bytesOut += head101.length;
     const rest = off + r.headBytes;
-    if (rest < buf.length) this.socket.write(buf.subarray(rest));
+    if (rest < buf.length) {
+      this.socket.write(buf.subarray(rest));
+      this.bytesOut += buf.length - rest;
+    }
     // Bytes the client sent after its upgrade request belong to the tunnel.
     if (this.input !== undefined && this.inputOff < this.input.length) {
       this.conn!.socket.write(this.input.subarray(this.inputOff));
@@ -1084,6 +1302,8 @@ export class Http1Session implements UpstreamConnectionOwner {
     this.status = 0;
     this.upstreamAddress = '-';
     this.recorded = false;
+    this.filters = undefined;
+    this.filterBlocked = false;
   }
 
   // ---- flow control and deadlines ----------------------------------------------

@@ -7,6 +7,13 @@ export interface UpstreamConnectionOwner {
   /** The upstream half-closed (FIN) or closed; `error` is set for a reset or a local error. */
   onUpstreamClose(error: Error | undefined): void;
   onUpstreamDrain(): void;
+  /**
+   * The upstream half-closed (FIN) while this owner holds the connection.
+   * Absent (HTTP exchanges): a FIN closes the connection (onUpstreamClose).
+   * Present (stream sessions, actors/session-stream/): the socket stays open
+   * for writing; the owner ends or destroys it and 'close' follows.
+   */
+  onUpstreamEnd?(): void;
 }
 
 /**
@@ -27,7 +34,10 @@ export class UpstreamConnection {
       if (this.owner) this.owner.onUpstreamData(chunk);
       else this.destroy(); // bytes while idle: the upstream broke framing or sent a 408; never reuse
     });
-    socket.on('end', () => this.handleClose(undefined));
+    socket.on('end', () => {
+      if (this.owner?.onUpstreamEnd) this.owner.onUpstreamEnd();
+      else this.handleClose(undefined);
+    });
     socket.on('close', () => this.handleClose(undefined));
     socket.on('error', (err) => this.handleClose(err));
     socket.on('drain', () => this.owner?.onUpstreamDrain());

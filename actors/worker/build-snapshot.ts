@@ -19,6 +19,7 @@ export function routeSpecs(config: ZproxyConfig): RouteSpec[] {
   return config.routes.map((r) => ({ host: r.host.length > 0 ? r.host : undefined, path: r.path, methods: r.methods.length > 0 ? r.methods : undefined }));
 }
 import { createMiddleware } from '../middleware/create-middleware.js';
+import type { MiddlewareEnv } from '../middleware/middleware-env.js';
 
 export interface BuiltSnapshot {
   readonly snapshot: ProxySnapshot;
@@ -27,7 +28,7 @@ export interface BuiltSnapshot {
   readonly retired: UpstreamGroup[];
 }
 
-export function buildSnapshot(config: ZproxyConfig, generation: number, previous: Map<string, UpstreamGroup> | undefined, dns: DnsCache, slots: SlotAllocator, remoteRouter?: RemoteRouting): BuiltSnapshot {
+export function buildSnapshot(config: ZproxyConfig, generation: number, previous: Map<string, UpstreamGroup> | undefined, dns: DnsCache, slots: SlotAllocator, remoteRouter: RemoteRouting | undefined, middlewareEnv: MiddlewareEnv): BuiltSnapshot {
   const groups = new Map<string, UpstreamGroup>();
   for (const [name, gc] of Object.entries(config.upstreams)) {
     const old = previous?.get(name);
@@ -37,7 +38,7 @@ export function buildSnapshot(config: ZproxyConfig, generation: number, previous
   if (previous) for (const [name, g] of previous) if (groups.get(name) !== g) retired.push(g);
 
   const middleware = new Map<string, Middleware>();
-  for (const [name, mc] of Object.entries(config.middleware)) middleware.set(name, createMiddleware(name, mc));
+  for (const [name, mc] of Object.entries(config.middleware)) middleware.set(name, createMiddleware(name, mc, middlewareEnv));
 
   const entries = config.routes.map((r) => {
     const group = groups.get(r.upstream)!;

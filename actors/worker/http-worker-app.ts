@@ -19,6 +19,18 @@ import { MetricsWriter } from '../../src/kernel/shared-metrics.js';
 import { HttpMetricsRecorder } from '../metrics/http-metrics-recorder.js';
 import { WorkerVitals } from '../metrics/worker-vitals.js';
 import type { AccessRecord } from '../session-http1/access-record.js';
+import { SharedBuckets } from '../middleware/rate-limit/shared-buckets.js';
+import { RedisLimiters } from '../middleware/rate-limit/redis-limiter.js';
+import { PluginRegistry, type LoadedPlugin } from '../middleware/plugin/load-plugin.js';
+import { StreamActor } from '../session-stream/stream-actor.js';
+import type { StreamTarget } from '../session-stream/stream-session.js';
+import { buildStreamTargets } from '../session-stream/stream-targets.js';
+import { buildListenerTls, insecureUpstreamWarnings } from '../tls/listener-tls.js';
+import type { TlsTerminator, NegotiatedProtocol } from '../tls/tls-terminator.js';
+import type tls from 'node:tls';
+import { CacheClient } from '../cache/cache-client.js';
+import { H2SessionActor } from '../session-h2/h2-session-actor.js';
+import { refuseH2Upstreams } from '../session-h2/upstream-protocol.js';
 
 /** What the start command hands every worker (WorkerAppContext.appData). */
 export interface HttpWorkerAppData {
@@ -28,6 +40,10 @@ export interface HttpWorkerAppData {
   readonly sharedSlots?: SharedArrayBuffer;
   /** This worker slot's metrics memory (src/kernel/shared-metrics.ts); absent when metrics are off. */
   readonly metrics?: SharedArrayBuffer;
+  /** Rate-limit buckets shared by every worker (actors/middleware/rate-limit/shared-buckets.ts); absent: this worker limits alone. */
+  readonly rateLimitBuckets?: SharedArrayBuffer;
+  /** Channel base name of the shared cache thread (actors/cache/); absent: no cache middleware can run. */
+  readonly cacheChannel?: string;
 }
 
 /** Route name -> upstream group name, what the metrics label upstream latency with. */
@@ -37,6 +53,13 @@ function routeUpstreams(config: ZproxyConfig): Map<string, string> {
 
 function routeGroupsOf(config: ZproxyConfig, groups: Map<string, UpstreamGroup>): Map<string, UpstreamGroup> {
   return new Map(config.routes.map((r) => [r.name, groups.get(r.upstream)!]));
+}
+
+/** Query parameters that carry API keys: $request_uri shows them as name=[redacted]. */
+function secretQueryParams(config: ZproxyConfig): string[] {
+  const names: string[] = [];
+  for (const m of Object.values(config.middleware)) if (m.type === 'api-key' && m.queryParam !== undefined) names.push(m.queryParam);
+  return names;
 }
 
 function secretHeaderNames(config: ZproxyConfig): string[] {
@@ -52,7 +75,14 @@ class HttpWorkerApp implements WorkerApp {
   private readonly dns = new DnsCache();
   private readonly slots: SharedSlots;
   private readonly session: SessionActor;
+  /** HTTP/2 downstream connections (h2 after ALPN, h2c with prior knowledge). */
+  private readonly h2: H2SessionActor;
+  /** Stream listeners (mode 'stream'): their connections skip the HTTP detector. */
+  private readonly streams: StreamActor;
+  private streamTargets: Map<string, StreamTarget>;
   private listeners: Map<string, ZproxyConfig['listeners'][number]>;
+  /** TLS-terminating http listeners by name (certificates swapped on reload). */
+  private listenerTls: Map<string, TlsTerminator>;
 
   private readonly accessLog: AccessLogProducer | undefined;
   /** Route name -> its upstream group in the committed snapshot (passive outcomes). */
@@ -60,16 +90,27 @@ class HttpWorkerApp implements WorkerApp {
   private readonly metrics: HttpMetricsRecorder | undefined;
   private readonly vitals: WorkerVitals | undefined;
 
-  constructor(private readonly ctx: WorkerAppContext, data: HttpWorkerAppData, private readonly remoteRouter: RemoteRouter | undefined) {
+  /** Middleware state that outlives a snapshot: shared buckets, Redis connections, loaded plugins. */
+  private readonly buckets: SharedBuckets;
+  private readonly redis = new RedisLimiters();
+  private readonly cache: CacheClient | undefined;
+
+  constructor(private readonly ctx: WorkerAppContext, data: HttpWorkerAppData, private readonly remoteRouter: RemoteRouter | undefined, private readonly plugins: PluginRegistry, initialPlugins: Map<string, LoadedPlugin>) {
     this.config = ctx.config as unknown as ZproxyConfig;
+    this.buckets = data.rateLimitBuckets ? SharedBuckets.attach(data.rateLimitBuckets) : SharedBuckets.create();
+    this.cache = data.cacheChannel !== undefined ? new CacheClient(data.cacheChannel, ctx.workerId) : undefined;
     this.slots = data.sharedSlots ? new SharedSlots(data.sharedSlots) : SharedSlots.create();
     const access = this.config.logging.access;
-    this.accessLog = access.enabled && data.accessLogRing ? new AccessLogProducer(data.accessLogRing, access.format, ctx.workerId, secretHeaderNames(this.config)) : undefined;
-    const built = this.build(this.config);
+    this.accessLog = access.enabled && data.accessLogRing ? new AccessLogProducer(data.accessLogRing, access.format, ctx.workerId, secretHeaderNames(this.config), secretQueryParams(this.config)) : undefined;
+    const built = this.build(this.config, initialPlugins);
     this.remoteRouter?.load(built.snapshot.generation, routeSpecs(this.config));
     this.groups = built.groups;
     this.routeGroups = routeGroupsOf(this.config, built.groups);
     this.listeners = new Map(this.config.listeners.map((l) => [l.name, l]));
+    refuseH2Upstreams(this.config);
+    this.listenerTls = buildListenerTls(this.config, this.acceptSecure);
+    // Worker 0 speaks for all: one warning per start, not one per worker.
+    if (ctx.workerId === 0) for (const w of insecureUpstreamWarnings(this.config)) process.emitWarning(w, { code: 'ZPROXY_INSECURE_UPSTREAM' });
     if (data.metrics) {
       const writer = new MetricsWriter(data.metrics);
       this.metrics = new HttpMetricsRecorder(writer, routeUpstreams(this.config));
@@ -82,11 +123,16 @@ class HttpWorkerApp implements WorkerApp {
     const recordsWanted = this.accessLog !== undefined || this.metrics !== undefined || passive;
     const session = new SessionActor(built.snapshot, `${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}-`, recordsWanted, this.sinkFor(this.accessLog, this.metrics));
     this.session = session;
+    const streams = new StreamActor(`${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}-s`, recordsWanted, this.sinkFor(this.accessLog, this.metrics));
+    this.streams = streams;
+    this.streamTargets = buildStreamTargets(this.config, this.groups);
+    const h2 = new H2SessionActor(built.snapshot, this.config.server.limits, this.config.server.timeouts.clientIdleMs, `${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}h2-`, recordsWanted, this.sinkFor(this.accessLog, this.metrics));
+    this.h2 = h2;
     ctx.system.startTree({
       name: `worker-${ctx.workerId}`,
       strategy: 'one-for-one',
       intensity: { maxRestarts: this.config.server.restart.maxRestarts, withinMs: this.config.server.restart.withinMs },
-      children: [{ name: 'session', restart: 'permanent', start: () => session }],
+      children: [{ name: 'session', restart: 'permanent', start: () => session }, { name: 'stream', restart: 'permanent', start: () => streams }, { name: 'session-h2', restart: 'permanent', start: () => h2 }],
     });
   }
 
@@ -96,6 +142,9 @@ class HttpWorkerApp implements WorkerApp {
       socket.destroy();
       return;
     }
+    const stream = this.streamTargets.get(listenerName);
+    if (stream !== undefined) return this.streams.accept(socket, stream);
+    const tlsTermination = this.listenerTls.get(listenerName);
     detectConnection(socket, this.config.server.timeouts.headerMs, {
       http1: (s, first) => {
         if (this.metrics) {
@@ -104,21 +153,49 @@ class HttpWorkerApp implements WorkerApp {
         }
         this.session.accept(s, first, false);
       },
+      h2c: listener.protocols.includes('h2c') ? (s, first) => this.acceptH2(s, first) : undefined,
+      tls: tlsTermination === undefined ? undefined : (s, first) => tlsTermination.accept(s, first),
     });
   }
 
+  /** A completed TLS handshake: ALPN decides the session. */
+  private readonly acceptSecure = (secure: tls.TLSSocket, protocol: NegotiatedProtocol): void => {
+    if (protocol === 'h2') return this.acceptH2(secure, undefined);
+    if (this.metrics) {
+      this.metrics.connectionOpened();
+      secure.once('close', this.metrics.connectionClosed);
+    }
+    this.session.accept(secure, undefined, true);
+  };
+
+  /** An HTTP/2 connection: TLS with ALPN h2 (`first` undefined) or h2c prior knowledge (the preface in `first`). */
+  private acceptH2(socket: net.Socket, first: Buffer | undefined): void {
+    if (this.metrics) {
+      this.metrics.connectionOpened();
+      socket.once('close', this.metrics.connectionClosed);
+    }
+    this.h2.accept(socket, first);
+  }
+
   async prepareReload(config: ZproxyConfig): Promise<PreparedReload> {
-    const built = this.build(config);
+    refuseH2Upstreams(config);
+    const built = this.build(config, await this.plugins.load(config));
+    // Certificates are read and checked here, in prepare: a bad pair aborts the reload.
+    const listenerTls = buildListenerTls(config, this.acceptSecure);
     return {
       commit: () => {
+        this.listenerTls = listenerTls;
         // Requests still on the old snapshot get 'stale' from the router thread and match locally.
         this.remoteRouter?.load(built.snapshot.generation, routeSpecs(config));
         this.config = config;
         this.groups = built.groups;
         this.routeGroups = routeGroupsOf(config, built.groups);
         this.listeners = new Map(config.listeners.map((l) => [l.name, l]));
+        this.streamTargets = buildStreamTargets(config, built.groups);
         this.metrics?.setRoutes(routeUpstreams(config));
+        this.accessLog?.setSecrets(secretHeaderNames(config), secretQueryParams(config));
         this.ctx.system.send('session', { kind: 'session.swap-snapshot', snapshot: built.snapshot });
+        this.ctx.system.send('session-h2', { kind: 'session-h2.swap-snapshot', snapshot: built.snapshot });
         for (const g of built.retired) g.closeIdle();
       },
       abort: () => {
@@ -132,14 +209,20 @@ class HttpWorkerApp implements WorkerApp {
   }
 
   async drain(deadlineMs: number): Promise<void> {
-    await this.session.drain(deadlineMs);
+    await Promise.all([this.session.drain(deadlineMs), this.streams.drain(deadlineMs), this.h2.drain(deadlineMs)]);
     for (const g of this.groups.values()) g.closeIdle();
+    this.redis.closeAll();
+    await this.plugins.closeAll();
   }
 
   stats(): Record<string, unknown> {
     return {
       ...this.session.stats(),
+      ...this.streams.stats(),
+      ...this.h2.stats(),
       accessLog: this.accessLog?.stats(),
+      // Buckets forgotten while still refilling (the shared table was full around their slot): non-zero means more live keys than it holds.
+      rateLimit: { evictions: this.buckets.evictions },
       upstreams: [...this.groups.values()].map((g) => g.stats()),
       actors: this.ctx.system.stats(),
       routerLink: this.remoteRouter?.stats(),
@@ -173,8 +256,8 @@ class HttpWorkerApp implements WorkerApp {
     }
   }
 
-  private build(config: ZproxyConfig): BuiltSnapshot {
-    return buildSnapshot(config, this.generation++, this.groups, this.dns, (name) => ({ array: this.slots.values, index: this.slots.slot(name) }), this.remoteRouter);
+  private build(config: ZproxyConfig, plugins: Map<string, LoadedPlugin>): BuiltSnapshot {
+    return buildSnapshot(config, this.generation++, this.groups, this.dns, (name) => ({ array: this.slots.values, index: this.slots.slot(name) }), this.remoteRouter, { buckets: this.buckets, redis: this.redis, plugins, cache: this.cache });
   }
 }
 
@@ -182,5 +265,8 @@ export const createWorkerApp: WorkerAppFactory = async (ctx) => {
   const placement = (ctx.config as unknown as ZproxyConfig).server.placement;
   // pipelined/postmessage: this worker's router actor runs on a thread of its own (research placements).
   const remote = placement === 'local' ? undefined : await RemoteRouter.start(ctx.system, placement);
-  return new HttpWorkerApp(ctx, (ctx.appData ?? {}) as HttpWorkerAppData, remote);
+  // Plugin modules are imported before the first build (import() is async; building is not).
+  const plugins = new PluginRegistry();
+  const loaded = await plugins.load(ctx.config as unknown as ZproxyConfig);
+  return new HttpWorkerApp(ctx, (ctx.appData ?? {}) as HttpWorkerAppData, remote, plugins, loaded);
 };

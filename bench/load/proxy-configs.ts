@@ -97,7 +97,10 @@ backend origin
 export function zproxyConfig(t: ProxyTarget, server: Record<string, unknown> = {}, accessLogPath?: string): string {
   const config = {
     server: { workers: 1, pinning: false, ...server },
-    listeners: [{ name: 'http', address: LOOPBACK, port: t.listenPort }],
+    // TLS + h2 (the h2 scenario): ALPN offers h2 and http/1.1, like the nginx and HAProxy configs.
+    listeners: [t.tls === null
+      ? { name: 'http', address: LOOPBACK, port: t.listenPort }
+      : { name: 'https', address: LOOPBACK, port: t.listenPort, protocols: ['h2', 'http1'], tls: { certificates: [{ serverNames: ['localhost'], certFile: t.tls.certFile, keyFile: t.tls.keyFile }] } }],
     upstreams: { origin: { hosts: [`${LOOPBACK}:${t.upstreamPort}`], pool: { maxIdle: 256 } } },
     routes: [{ path: '/*', upstream: 'origin' }],
     logging: { access: accessLogPath === undefined ? { enabled: false } : { enabled: true, path: accessLogPath } },

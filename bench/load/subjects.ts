@@ -81,14 +81,13 @@ function missingModules(...specifiers: string[]): string | null {
   return absent.length === 0 ? null : `module ${absent.join(', ')} not installed`;
 }
 
-const ZPROXY_H2_NOTE = 'zproxy h2/TLS listener not wired into this harness yet (add when its h2 lands)';
 
 export const SUBJECTS: readonly Subject[] = [
   {
     name: 'zproxy',
     label: 'zproxy (1 worker)',
     missing: () => null, // a missing bin/zproxy.js is a failure to report, not a skip
-    unsupported: (s) => (s.h2 ? ZPROXY_H2_NOTE : null),
+    unsupported: () => null,
     launch(target, env) {
       const bin = join(env.repoRoot, 'bin', 'zproxy.js');
       if (!existsSync(bin)) throw new Error(`${bin} does not exist yet`);
@@ -103,7 +102,7 @@ export const SUBJECTS: readonly Subject[] = [
       name,
       label: v.label,
       missing: () => null,
-      unsupported: (s) => (s.h2 ? ZPROXY_H2_NOTE : null),
+      unsupported: () => null,
       launch(target, env) {
         const bin = join(env.repoRoot, 'bin', 'zproxy.js');
         const config = join(target.dir, `${name}.json`);

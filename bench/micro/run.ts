@@ -11,6 +11,7 @@ import { runKernelTransportBench } from './kernel-transport.bench.js';
 import { runAccessLogBench } from './access-log.bench.js';
 import { runActorSystemBench } from './actor-system.bench.js';
 import { runMetricsBench } from './metrics.bench.js';
+import { runMiddlewareBench } from './middleware.bench.js';
 
 interface Row { group: string; name: string; opsPerSec: number; nsPerOp?: number; p50Us?: number; p99Us?: number }
 
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   for (const r of await runRouterBench()) rows.push({ group: 'router', ...r });
   for (const r of await runAccessLogBench()) rows.push({ group: 'access log', ...r });
   for (const r of await runMetricsBench()) rows.push({ group: 'metrics', ...r });
+  for (const r of await runMiddlewareBench()) rows.push({ group: 'middleware', ...r });
   for (const r of await runActorSystemBench()) rows.push({ group: 'actor kernel', ...r });
   for (const r of await runKernelTransportBench()) rows.push({ group: 'kernel transport', ...r, nsPerOp: r.p50Us === undefined ? 1e9 / r.opsPerSec : undefined });
   let table = '| group | benchmark | ops/s | ns/op | p50 µs | p99 µs |\n| --- | --- | ---: | ---: | ---: | ---: |\n';

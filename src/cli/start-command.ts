@@ -23,7 +23,9 @@ import { startAdminServer } from '../../actors/admin/admin-server.js';
 import { WorkerPool } from '../../actors/supervisor/worker-pool.js';
 import type { BoundListener } from '../../actors/acceptor/acceptor-strategy.js';
 import { SharedSlots } from '../kernel/shared-slots.js';
+import { SharedBuckets } from '../../actors/middleware/rate-limit/shared-buckets.js';
 import { Observability } from '../../actors/metrics/observability.js';
+import { CacheThread } from '../../actors/cache/cache-thread.js';
 
 export const START_USAGE = `Usage: zproxy start [-c FILE] [--workers=auto|N] [--debug]
 
@@ -132,11 +134,21 @@ async function orUndo<T>(work: Promise<T>, undo: () => Promise<unknown>): Promis
   }
 }
 
+/** A worker's link to the cache thread, opened at each (re)spawn. */
+function cacheAppData(cache: CacheThread | undefined, workerId: number): { cacheChannel?: string } {
+  if (cache === undefined) return {};
+  cache.attach(workerId);
+  return { cacheChannel: cache.channelBase };
+}
+
 /** Starts everything; resolves to a promise of the exit code once running. */
 async function startProxy(initial: ZproxyConfig, configPath: string, args: StartArgs, app: AppLogger): Promise<Promise<number>> {
   const { log } = app;
   const logger = initial.logging.access.enabled ? await LoggerThread.start(initial.logging) : undefined;
   if (logger) logger.onSinkError = (m) => log.error(m);
+  // The shared response cache gets its own thread, started only when the config names a cache
+  // (adding one later needs a restart; createMiddleware says so).
+  const cache = Object.values(initial.middleware).some((m) => m.type === 'cache') ? await CacheThread.start((m) => log.error(m)) : undefined;
   let demo: http.Server | undefined;
   let admin: http.Server | undefined;
   const pool = new WorkerPool({ log: (level, message) => log[level](message), listenerChanges: 'apply' });
@@ -147,12 +159,15 @@ async function startProxy(initial: ZproxyConfig, configPath: string, args: Start
     admin?.close();
     demo?.close();
     await logger?.stop(0);
+    await cache?.stop();
   };
   if (initial.demo.enabled) {
     demo = await orUndo(startDemoUpstream(initial.demo.address, initial.demo.port).catch((err: unknown) => { throw sideListenerError(err, 'demo', initial.demo.address, initial.demo.port); }), undo);
   }
   // One shared counter table for every worker: least-connections sees all workers' load.
   const sharedSlots = SharedSlots.create();
+  // One rate-limit bucket table for every worker (and every respawn): a limit holds for the whole process.
+  const rateLimitBuckets = SharedBuckets.create();
   // Upstream health checks (main thread, shared with the workers) and the metrics the admin listener serves.
   const obs = new Observability({
     config: initial, pool, sharedSlots, metricsEnabled: initial.admin.enabled,
@@ -162,7 +177,7 @@ async function startProxy(initial: ZproxyConfig, configPath: string, args: Start
   observability = obs;
   await orUndo(pool.start(initial, {
     appModule: new URL('../../actors/worker/http-worker-app.js', import.meta.url).href,
-    appData: (workerId: number) => ({ accessLogRing: logger?.ringFor(workerId), sharedSlots: sharedSlots.buffer, ...obs.appData(workerId) }),
+    appData: (workerId: number) => ({ accessLogRing: logger?.ringFor(workerId), sharedSlots: sharedSlots.buffer, rateLimitBuckets: rateLimitBuckets.buffer, ...cacheAppData(cache, workerId), ...obs.appData(workerId) }),
   }), undo);
 
   let watcher: ConfigWatcher | undefined;
@@ -216,6 +231,7 @@ async function startProxy(initial: ZproxyConfig, configPath: string, args: Start
     admin?.closeAllConnections();
     demo?.close();
     demo?.closeAllConnections();
+    await cache?.stop();
     const unwritten = await logger?.stop(LOGGER_FLUSH_MS);
     if (unwritten !== undefined && unwritten !== 0) log.warn({ unwrittenBytes: unwritten }, 'the access log sink stalled: its last lines were not written');
     log.info({ drainedMs, stoppedMs: Math.round(performance.now() - t0) }, 'stopped');
@@ -229,6 +245,7 @@ async function startProxy(initial: ZproxyConfig, configPath: string, args: Start
       readiness: () => obs.readiness(ready),
       metrics: () => obs.metricsText(),
       liveSnapshot: () => obs.liveSnapshot(),
+      cachePurge: cache ? (req) => cache.purge(req) : undefined,
       stats: async () => ({
         generation: reloader.generation,
         pool: await pool.stats(),

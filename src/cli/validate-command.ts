@@ -80,12 +80,13 @@ export async function runValidate(argv: string[], io: CommandIo = processIo): Pr
  * yet (their issue is open): the config is valid, but `zproxy start` refuses
  * it, so validate says so instead of a silent "ok".
  */
-const NOT_YET_AVAILABLE = new Set(['api-key', 'rate-limit', 'cors', 'cache', 'compression', 'plugin']);
+const NOT_YET_AVAILABLE = new Set<string>([]);
+const MIDDLEWARE_TYPES = ['headers', 'api-key', 'rate-limit', 'cors', 'cache', 'compression', 'plugin'];
 
 function notYetAvailable(config: ZproxyConfig): string[] {
   return Object.values(config.middleware)
     .filter((m) => NOT_YET_AVAILABLE.has(m.type))
-    .map((m) => `/middleware/${m.name}: type "${m.type}" is not available in this build yet; \`zproxy start\` will refuse this config (available: headers)`);
+    .map((m) => `/middleware/${m.name}: type "${m.type}" is not available in this build yet; \`zproxy start\` will refuse this config (available: ${MIDDLEWARE_TYPES.filter((t) => !NOT_YET_AVAILABLE.has(t)).join(', ')})`);
 }
 
 function summary(config: ZproxyConfig): string {

@@ -24,6 +24,7 @@ export const ACCESS_LOG_VARIABLES = [
   'http_referer',
   'tls_sni',
   'request_id',
+  'api_key_name',
 ] as const;
 
 export type AccessLogVariable = (typeof ACCESS_LOG_VARIABLES)[number];
@@ -49,6 +50,7 @@ export const ACCESS_LOG_VARIABLE_DESCRIPTIONS: Record<AccessLogVariable, string>
   http_referer: 'Referer request header',
   tls_sni: 'server name the client sent in its TLS ClientHello',
   request_id: 'unique id of the request',
+  api_key_name: 'name of the API key the api-key middleware accepted (never the key)',
 };
 
 /** `$http_<name>`: any request header, lowercase with "-" written as "_" (as in nginx). */

@@ -26,6 +26,7 @@ export const FORMAT_DESCRIPTIONS: Record<string, string> = {
   origin: 'an origin like "https://app.example.com", or "*"',
   'media-type': 'a media type like "text/html" or "text/*"',
   'file-path': 'a file path',
+  regex: 'a JavaScript regular expression',
 };
 
 const RATE_LIMIT_KEYS = ['ip', 'api-key', 'route'];

@@ -13,6 +13,7 @@ import { childPointer, pointerSegments, type ConfigIssue } from './config-error.
 import { didYouMean } from './did-you-mean.js';
 import { UNRESOLVED_CERTIFICATE } from './normalize-config.js';
 import { checkRoutePaths, duplicateRouteIssues } from './route-path-checks.js';
+import { pairProblem } from './tls-pair-check.js';
 import type { HeaderOps, ListenerConfig, ZproxyConfig } from './types.js';
 
 export interface CheckResult {
@@ -71,6 +72,15 @@ function checkStreamListener(config: ZproxyConfig, listener: ListenerConfig, at:
   if (listener.upstream !== undefined) checkUpstreamName(config, listener.upstream, `${at}/upstream`, result);
   for (const [serverName, group] of Object.entries(listener.sni)) checkUpstreamName(config, group, childPointer(`${at}/sni`, serverName), result);
   if (listener.defaultUpstream !== undefined) checkUpstreamName(config, listener.defaultUpstream, `${at}/defaultUpstream`, result);
+  if (listener.tls !== undefined && !listener.tls.passthrough) {
+    result.invalid.push({ path: `${at}/tls`, message: 'stream listeners do not terminate TLS: set passthrough to true (the upstream terminates it)', hint: 'to terminate TLS, use an http listener' });
+  }
+  if (listener.tls?.passthrough) {
+    // The client's TLS bytes go through unchanged: TLS to the upstream on top would wrap them twice.
+    for (const name of [listener.upstream, listener.defaultUpstream, ...Object.values(listener.sni)]) {
+      if (name !== undefined && config.upstreams[name]?.tls?.enabled) result.invalid.push({ path: childPointer('/upstreams', name) + '/tls', message: `must be off: the group receives TLS passthrough from listener ${JSON.stringify(listener.name)}` });
+    }
+  }
 }
 
 function checkHttpListener(listener: ListenerConfig, at: string, result: CheckResult): void {
@@ -99,8 +109,13 @@ function checkListenerTls(listener: ListenerConfig, at: string, result: CheckRes
     result.invalid.push({ path: `${at}/tls/defaultCertificate`, message: `must be an index below ${tls.certificates.length} or one of the certificates' serverNames` });
   }
   tls.certificates.forEach((certificate, c) => {
+    const before = result.references.length;
     checkReadableFile(certificate.certFile, `${at}/tls/certificates/${c}/certFile`, result);
     checkReadableFile(certificate.keyFile, `${at}/tls/certificates/${c}/keyFile`, result);
+    if (result.references.length > before) return;
+    // Loaded as the listener will load it: a malformed or mismatched pair fails here, not at the first handshake.
+    const problem = pairProblem(certificate.certFile, certificate.keyFile, { minVersion: tls.minVersion, ciphers: tls.ciphers });
+    if (problem !== undefined) result.invalid.push({ path: `${at}/tls/certificates/${c}`, message: `${certificate.certFile} / ${certificate.keyFile}: ${problem}`, hint: 'fix certFile and keyFile so they name a PEM certificate and its own private key' });
   });
 }
 
@@ -184,6 +199,14 @@ function checkMiddleware(config: ZproxyConfig, result: CheckResult): void {
         if (m.backend === 'redis' && m.redis === undefined) result.invalid.push({ path: `${at}/redis`, message: 'is required when backend is "redis"' });
         break;
       case 'cors':
+        if (m.origins.length === 0 && m.originRegex.length === 0) result.invalid.push({ path: `${at}/origins`, message: 'must list at least one origin unless originRegex is given' });
+        m.originRegex.forEach((source, i) => {
+          try {
+            new RegExp(source);
+          } catch (err) {
+            result.invalid.push({ path: `${at}/originRegex/${i}`, message: `is not a valid regular expression: ${(err as Error).message}` });
+          }
+        });
         if (m.credentials && m.origins.includes('*')) {
           result.invalid.push({ path: `${at}/credentials`, message: 'cannot be true with origin "*": browsers refuse credentialed responses to a wildcard origin (Fetch standard)', hint: 'list the origins' });
         }

@@ -284,7 +284,10 @@ export interface RedisConfig {
 export interface CorsMiddlewareConfig {
   type: 'cors';
   name: string;
+  /** Exact origins, "https://*.suffix" wildcards, or "*". */
   origins: string[];
+  /** Regular expression sources, matched against the whole Origin. */
+  originRegex: string[];
   methods: string[];
   headers: string[];
   exposeHeaders: string[];

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,8 +143,9 @@ describe('defaults and normalization', () => {
   test('resolves relative file paths against the config file folder', () => {
     withTempDir((dir) => {
       mkdirSync(join(dir, 'certs'));
-      writeFileSync(join(dir, 'certs/site.crt'), 'cert');
-      writeFileSync(join(dir, 'certs/site.key'), 'key');
+      // A real pair: the loader loads every certificate with its key (a mismatch is a config error).
+      copyFileSync(CERT, join(dir, 'certs/site.crt'));
+      copyFileSync(KEY, join(dir, 'certs/site.key'));
       const input = minimal();
       input.listeners[0].tls = { certificates: [{ certFile: 'certs/site.crt', keyFile: 'certs/site.key' }] };
       input.logging = { access: { path: 'logs/access.log' } };

@@ -9,7 +9,8 @@ import { sampleValue } from '../metrics/fixtures/prometheus-parser.js';
  * like passive ejection, is read by every worker from shared memory.
  */
 
-const FAST_CHECK = { intervalMs: 100, timeoutMs: 100, path: '/health', rise: 2, fall: 1 };
+// fall 2 and a 250 ms timeout: one probe slowed by a loaded CI machine must not flap a healthy host.
+const FAST_CHECK = { intervalMs: 250, timeoutMs: 250, path: '/health', rise: 2, fall: 2 };
 
 let proxy: CliProxy | undefined;
 let origins: Origin[] = [];

@@ -45,10 +45,18 @@ export interface ProxyHandle {
   close(): Promise<void>;
 }
 
-export async function startProxy(configJson: unknown): Promise<ProxyHandle> {
+export interface StartProxyOptions {
+  /** As WorkerPool hands it to a worker (e.g. the cache thread's channel); default none. */
+  readonly appData?: Readonly<Record<string, unknown>>;
+  /** Default 0; two proxies sharing a cache thread need distinct ids, as real workers have. */
+  readonly workerId?: number;
+}
+
+export async function startProxy(configJson: unknown, options: StartProxyOptions = {}): Promise<ProxyHandle> {
   const config = parseConfig(configJson, 'e2e-test', {});
+  const workerId = options.workerId ?? 0;
   const system = new ActorSystem({ threadId: 0 });
-  const app = await createWorkerApp({ workerId: 0, threadId: 0, config: config as never, system, heartbeat() {} });
+  const app = await createWorkerApp({ workerId, threadId: 0, config: config as never, system, heartbeat() {}, appData: options.appData });
   const listenerName = config.listeners[0]!.name;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
