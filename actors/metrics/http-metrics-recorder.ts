@@ -41,6 +41,16 @@ interface RouteSeries {
   readonly upstream: HistogramHandle | undefined;
 }
 
+/** The `protocol` label of connection and byte series. */
+export type ConnectionProtocol = 'http1' | 'h2' | 'stream';
+
+/** An access record's protocol ("HTTP/1.1", "HTTP/2.0", "TCP", "TLS") as its series label. */
+function protocolOfRecord(protocol: string): ConnectionProtocol {
+  if (protocol === 'HTTP/2.0') return 'h2';
+  if (protocol === 'TCP' || protocol === 'TLS') return 'stream';
+  return 'http1';
+}
+
 interface ProtocolSeries {
   readonly received: number;
   readonly sent: number;
@@ -53,12 +63,15 @@ export class HttpMetricsRecorder {
   private routes = new Map<string, RouteSeries>();
   /** Route name -> upstream group name, from the running config. */
   private routeUpstreams: ReadonlyMap<string, string>;
-  private readonly http1: ProtocolSeries;
+  /** Series per connection protocol, registered on first use so an HTTP/1-only proxy exports no empty h2/stream series. */
+  private readonly series = new Map<ConnectionProtocol, ProtocolSeries>();
+  /** One 'close' listener per protocol, shared by every connection (no closure per connection). */
+  private readonly closers = new Map<ConnectionProtocol, () => void>();
 
   constructor(private readonly writer: MetricsWriter, routeUpstreams: ReadonlyMap<string, string>) {
     this.values = writer.values;
     this.routeUpstreams = routeUpstreams;
-    this.http1 = this.protocol('http1');
+    this.seriesOf('http1');
   }
 
   /** A reload changed routes: series are looked up again (registration is idempotent, counts continue). */
@@ -78,23 +91,30 @@ export class HttpMetricsRecorder {
     v[index]! += 1;
     observe(rs.duration, r.requestTimeMs / 1000);
     if (rs.upstream !== undefined && r.upstreamResponseMs >= 0) observe(rs.upstream, r.upstreamResponseMs / 1000);
-    // Every exchange today is HTTP/1.x; h2 and ws will pick their ProtocolSeries from r.protocol.
-    const p = this.http1;
+    const p = this.seriesOf(protocolOfRecord(r.protocol));
     v[p.received]! += r.bytesReceived;
     v[p.sent]! += r.bytesSent;
   };
 
-  /** A client connection was accepted and detected as HTTP/1. */
-  connectionOpened(): void {
+  /** A client connection was accepted and detected as `protocol`; returns the listener to attach to its 'close'. */
+  connectionOpened(protocol: ConnectionProtocol): () => void {
+    const p = this.seriesOf(protocol);
     const v = this.values;
-    v[this.http1.connections]! += 1;
-    v[this.http1.active]! += 1;
+    v[p.connections]! += 1;
+    v[p.active]! += 1;
+    return this.closers.get(protocol)!;
   }
 
-  /** An arrow: it is the socket 'close' listener shared by every connection. */
-  readonly connectionClosed = (): void => {
-    this.values[this.http1.active]! -= 1;
-  };
+  private seriesOf(protocol: ConnectionProtocol): ProtocolSeries {
+    let p = this.series.get(protocol);
+    if (p === undefined) {
+      const series = this.protocol(protocol);
+      p = series;
+      this.series.set(protocol, series);
+      this.closers.set(protocol, () => { this.values[series.active]! -= 1; });
+    }
+    return p;
+  }
 
   private protocol(name: string): ProtocolSeries {
     const labels = `protocol="${name}"`;

@@ -30,7 +30,6 @@ import type { TlsTerminator, NegotiatedProtocol } from '../tls/tls-terminator.js
 import type tls from 'node:tls';
 import { CacheClient } from '../cache/cache-client.js';
 import { H2SessionActor } from '../session-h2/h2-session-actor.js';
-import { refuseH2Upstreams } from '../session-h2/upstream-protocol.js';
 
 /** What the start command hands every worker (WorkerAppContext.appData). */
 export interface HttpWorkerAppData {
@@ -107,7 +106,6 @@ class HttpWorkerApp implements WorkerApp {
     this.groups = built.groups;
     this.routeGroups = routeGroupsOf(this.config, built.groups);
     this.listeners = new Map(this.config.listeners.map((l) => [l.name, l]));
-    refuseH2Upstreams(this.config);
     this.listenerTls = buildListenerTls(this.config, this.acceptSecure);
     // Worker 0 speaks for all: one warning per start, not one per worker.
     if (ctx.workerId === 0) for (const w of insecureUpstreamWarnings(this.config)) process.emitWarning(w, { code: 'ZPROXY_INSECURE_UPSTREAM' });
@@ -143,14 +141,14 @@ class HttpWorkerApp implements WorkerApp {
       return;
     }
     const stream = this.streamTargets.get(listenerName);
-    if (stream !== undefined) return this.streams.accept(socket, stream);
+    if (stream !== undefined) {
+      if (this.metrics) socket.once('close', this.metrics.connectionOpened('stream'));
+      return this.streams.accept(socket, stream);
+    }
     const tlsTermination = this.listenerTls.get(listenerName);
     detectConnection(socket, this.config.server.timeouts.headerMs, {
       http1: (s, first) => {
-        if (this.metrics) {
-          this.metrics.connectionOpened();
-          s.once('close', this.metrics.connectionClosed);
-        }
+        if (this.metrics) s.once('close', this.metrics.connectionOpened('http1'));
         this.session.accept(s, first, false);
       },
       h2c: listener.protocols.includes('h2c') ? (s, first) => this.acceptH2(s, first) : undefined,
@@ -161,24 +159,17 @@ class HttpWorkerApp implements WorkerApp {
   /** A completed TLS handshake: ALPN decides the session. */
   private readonly acceptSecure = (secure: tls.TLSSocket, protocol: NegotiatedProtocol): void => {
     if (protocol === 'h2') return this.acceptH2(secure, undefined);
-    if (this.metrics) {
-      this.metrics.connectionOpened();
-      secure.once('close', this.metrics.connectionClosed);
-    }
+    if (this.metrics) secure.once('close', this.metrics.connectionOpened('http1'));
     this.session.accept(secure, undefined, true);
   };
 
   /** An HTTP/2 connection: TLS with ALPN h2 (`first` undefined) or h2c prior knowledge (the preface in `first`). */
   private acceptH2(socket: net.Socket, first: Buffer | undefined): void {
-    if (this.metrics) {
-      this.metrics.connectionOpened();
-      socket.once('close', this.metrics.connectionClosed);
-    }
+    if (this.metrics) socket.once('close', this.metrics.connectionOpened('h2'));
     this.h2.accept(socket, first);
   }
 
   async prepareReload(config: ZproxyConfig): Promise<PreparedReload> {
-    refuseH2Upstreams(config);
     const built = this.build(config, await this.plugins.load(config));
     // Certificates are read and checked here, in prepare: a bad pair aborts the reload.
     const listenerTls = buildListenerTls(config, this.acceptSecure);

@@ -112,8 +112,14 @@ export async function runStart(argv: string[]): Promise<number> {
   }
 }
 
-function urls(listeners: readonly BoundListener[]): string {
-  return listeners.map((l) => `http://${l.family === 6 ? `[${l.address}]` : l.address}:${l.port}/`).join(' ');
+/** Bound listeners as the URLs a user would open: https for terminated TLS, tcp:// for stream listeners. */
+function urls(listeners: readonly BoundListener[], config: ZproxyConfig): string {
+  return listeners.map((l) => {
+    const spec = config.listeners.find((c) => c.name === l.name);
+    const scheme = spec?.mode === 'stream' ? 'tcp' : spec?.tls !== undefined ? 'https' : 'http';
+    const path = scheme === 'tcp' ? '' : '/';
+    return `${scheme}://${l.family === 6 ? `[${l.address}]` : l.address}:${l.port}${path}`;
+  }).join(' ');
 }
 
 /** A side listener (admin, demo) that cannot bind, as an error naming its config key. */
@@ -195,7 +201,7 @@ async function startProxy(initial: ZproxyConfig, configPath: string, args: Start
         watcher.start();
         watcher.noteApplied();
       } else watcher?.stop();
-      if (JSON.stringify(next.listeners) !== JSON.stringify(previous.listeners)) log.info(`zproxy listening: ${urls(pool.boundListeners())}`);
+      if (JSON.stringify(next.listeners) !== JSON.stringify(previous.listeners)) log.info(`zproxy listening: ${urls(pool.boundListeners(), next)}`);
       const before = headersNeeded(previous.logging.access.format);
       const uncaptured = headersNeeded(next.logging.access.format).filter((h) => !before.includes(h));
       // Workers capture the request headers their format names when they start (actors/worker/http-worker-app.ts).
@@ -272,7 +278,7 @@ async function startProxy(initial: ZproxyConfig, configPath: string, args: Start
   }
 
   const stats = await pool.stats();
-  log.info({ workers: stats.workers.length, acceptor: stats.acceptor, configPath, watchConfig: initial.server.watchConfig }, `zproxy listening: ${urls(stats.listeners)}`);
-  process.stderr.write(`zproxy ${process.version}: listening on ${urls(stats.listeners)} with ${stats.workers.length} worker(s), acceptor ${stats.acceptor}${admin ? `, admin http://${initial.admin.address}:${(admin.address() as import('node:net').AddressInfo).port}/stats` : ''}\n`);
+  log.info({ workers: stats.workers.length, acceptor: stats.acceptor, configPath, watchConfig: initial.server.watchConfig }, `zproxy listening: ${urls(stats.listeners, initial)}`);
+  process.stderr.write(`zproxy ${process.version}: listening on ${urls(stats.listeners, initial)} with ${stats.workers.length} worker(s), acceptor ${stats.acceptor}${admin ? `, admin http://${initial.admin.address}:${(admin.address() as import('node:net').AddressInfo).port}/stats` : ''}\n`);
   return done;
 }

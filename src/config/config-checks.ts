@@ -147,6 +147,9 @@ function checkUpstreams(config: ZproxyConfig, result: CheckResult): void {
     group.hosts.forEach((host, h) => {
       if (host.port < 1 || host.port > 65535) result.invalid.push({ path: `${at}/hosts/${h}`, message: `port ${host.port} in ${JSON.stringify(host.address)} must be from 1 to 65535` });
     });
+    // HTTP/2 to upstreams is not built yet: refusing it here (validate, start and reload alike) beats
+    // silently speaking HTTP/1.1 to an h2-only server. Clients may still use HTTP/2 towards zproxy.
+    if (group.protocol === 'h2') result.invalid.push({ path: `${at}/protocol`, message: '"h2" (HTTP/2 to the upstream) is not available in this build yet', hint: 'set it to "http1"; clients may still speak HTTP/2 to zproxy' });
     const tls = group.tls;
     if (tls !== undefined) {
       if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {

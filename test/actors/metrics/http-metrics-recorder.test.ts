@@ -46,15 +46,23 @@ describe('HttpMetricsRecorder', () => {
     assert.equal(find(s, 'zproxy_http_sent_bytes_total', 'protocol="http1"')!.value, 12 * 100);
   });
 
-  test('counts connections opened and still open', () => {
+  test('counts connections opened and still open, per protocol', () => {
     const table = new SharedMetricsTable();
     const rec = new HttpMetricsRecorder(new MetricsWriter(table.slotBuffer(0)), new Map());
-    for (let i = 0; i < 5; i++) rec.connectionOpened();
-    rec.connectionClosed();
-    rec.connectionClosed();
+    const closers = Array.from({ length: 5 }, () => rec.connectionOpened('http1'));
+    closers[0]!();
+    closers[1]!();
+    rec.connectionOpened('h2');
+    const closeStream = rec.connectionOpened('stream');
+    closeStream();
+    rec.record(exchange({ protocol: 'HTTP/2.0' }));
     const s = table.read();
     assert.equal(find(s, 'zproxy_connections_total', 'protocol="http1"')!.value, 5);
     assert.equal(find(s, 'zproxy_connections_active', 'protocol="http1"')!.value, 3);
+    assert.equal(find(s, 'zproxy_connections_active', 'protocol="h2"')!.value, 1);
+    assert.equal(find(s, 'zproxy_connections_total', 'protocol="stream"')!.value, 1);
+    assert.equal(find(s, 'zproxy_connections_active', 'protocol="stream"')!.value, 0);
+    assert.ok(find(s, 'zproxy_http_received_bytes_total', 'protocol="h2"')!.value > 0, 'an HTTP/2 exchange counts its bytes under h2');
   });
 
   test('escapes route names in labels and keeps counting the same series across setRoutes', () => {

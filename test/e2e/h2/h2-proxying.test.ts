@@ -253,9 +253,9 @@ test('h2 exchanges count in the worker stats', () => {
   assert.ok(stats.h2SessionsTotal >= 5);
 });
 
-test('an upstream group with protocol h2 is refused at start with the fix', async () => {
+test('an upstream group with protocol h2 is refused by the config loader, naming the path and the fix', async () => {
   const cfg = proxyConfig({ upstreams: { grpc: { hosts: [`127.0.0.1:${origin.port}`], protocol: 'h2' } } });
-  await assert.rejects(startProxy(cfg), (err: Error & { code?: string }) => err.code === 'config.unsupported' && /upstream 'grpc': protocol "h2"/.test(err.message) && /"http1"/.test(err.message));
+  await assert.rejects(startProxy(cfg), (err: Error & { code?: string }) => err.code === 'config.invalid' && /\/upstreams\/grpc\/protocol/.test(err.message) && /"http1"/.test(err.message));
 });
 
 test('HEAD keeps Content-Length without a body; upstream failures are 502 and 504 on the stream', async () => {
