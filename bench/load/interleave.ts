@@ -105,6 +105,7 @@ export async function runScenario(
         cpus: settings.loadCpus,
         tempDir: env.tempDir,
         scriptDir: env.scriptDir,
+        extraHeaders: subject.requestHeaders,
       };
       try {
         const m = await measure(subject, load);

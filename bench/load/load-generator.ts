@@ -30,6 +30,8 @@ export interface LoadRun {
   cpus: string | null;
   tempDir: string;
   scriptDir: string;
+  /** The subject's extra request headers, added to the scenario's (wrk only). */
+  extraHeaders: readonly string[];
   /** Called when the counted window starts (CPU and RSS are read from then on). */
   onWindowStart: () => void;
 }
@@ -47,7 +49,7 @@ async function runWrkScenario(run: LoadRun): Promise<LoadResult> {
     connections: run.connections,
     cpus: run.cpus,
     script: scenario.postBytes > 0 ? writePostScript(run.tempDir, scenario.postBytes) : undefined,
-    headers: scenario.headers,
+    headers: [...scenario.headers, ...run.extraHeaders],
   });
   return {
     requests: result.requests,

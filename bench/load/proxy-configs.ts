@@ -93,8 +93,17 @@ backend origin
 `;
 }
 
-/** The zproxy config shape the lead specified (CLI: start -c FILE --workers=1). */
-export function zproxyConfig(t: ProxyTarget, server: Record<string, unknown> = {}, accessLogPath?: string): string {
+/**
+ * The zproxy config shape the lead specified (CLI: start -c FILE --workers=1).
+ * `middleware`: definitions by name, all put on the one route in that order.
+ */
+export function zproxyConfig(
+  t: ProxyTarget,
+  server: Record<string, unknown> = {},
+  accessLogPath?: string,
+  middleware: Record<string, Record<string, unknown>> = {},
+): string {
+  const names = Object.keys(middleware);
   const config = {
     server: { workers: 1, pinning: false, ...server },
     // TLS + h2 (the h2 scenario): ALPN offers h2 and http/1.1, like the nginx and HAProxy configs.
@@ -102,7 +111,8 @@ export function zproxyConfig(t: ProxyTarget, server: Record<string, unknown> = {
       ? { name: 'http', address: LOOPBACK, port: t.listenPort }
       : { name: 'https', address: LOOPBACK, port: t.listenPort, protocols: ['h2', 'http1'], tls: { certificates: [{ serverNames: ['localhost'], certFile: t.tls.certFile, keyFile: t.tls.keyFile }] } }],
     upstreams: { origin: { hosts: [`${LOOPBACK}:${t.upstreamPort}`], pool: { maxIdle: 256 } } },
-    routes: [{ path: '/*', upstream: 'origin' }],
+    ...(names.length === 0 ? {} : { middleware }),
+    routes: [{ path: '/*', upstream: 'origin', ...(names.length === 0 ? {} : { middleware: names }) }],
     logging: { access: accessLogPath === undefined ? { enabled: false } : { enabled: true, path: accessLogPath } },
     admin: { enabled: false },
   };

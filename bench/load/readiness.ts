@@ -19,11 +19,22 @@ export interface Probe {
   /** Probe over HTTP/2 with TLS (certificate not verified: it is self-signed). */
   h2: boolean;
   expectBytes: number;
+  /** Extra request headers ("Name: value"), HTTP/1.1 probes only. */
+  headers?: readonly string[];
+}
+
+function headerObject(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return headers;
 }
 
 function probeHttp1(probe: Probe): Promise<number> {
   return new Promise((resolve) => {
-    const req = request({ host: LOOPBACK, port: probe.port, path: probe.path, agent: false, timeout: 2000 }, (res) => {
+    const req = request({ host: LOOPBACK, port: probe.port, path: probe.path, headers: headerObject(probe.headers ?? []), agent: false, timeout: 2000 }, (res) => {
       let bytes = 0;
       res.on('data', (chunk: Buffer) => (bytes += chunk.length));
       res.on('end', () => resolve(res.statusCode === 200 && bytes === probe.expectBytes ? 200 : (res.statusCode ?? 0)));

@@ -13,6 +13,7 @@ import { killAllNow, stopAll } from './process-group.js';
 import { EMPTY_PERFORMANCE_DOC, chartFileName, renderReport, replaceMarkedSection, scenarioChartSvg } from './report.js';
 import type { RunRecord, ScenarioOutcome } from './results.js';
 import { SCENARIOS, SCENARIO_NAMES, type Scenario } from './scenarios.js';
+import { MIDDLEWARE_SUBJECT_NAMES } from './middleware-subjects.js';
 import { RESEARCH_SUBJECT_NAMES, SUBJECTS, SUBJECT_NAMES, type SubjectEnv } from './subjects.js';
 import { makeSelfSignedCert, type TlsFiles } from './tls-cert.js';
 import { startHttpOrigin, startNodeOrigin, type Upstream, type UpstreamContext } from './upstream.js';
@@ -36,6 +37,7 @@ interface Options {
 const USAGE = `usage: node dist/bench/load/run.js [options]
   --subjects a,b      ${SUBJECT_NAMES.join(',')} (default: all of these);
                       research variants: ${RESEARCH_SUBJECT_NAMES.join(',')}
+                      middleware variants (wrk scenarios): ${MIDDLEWARE_SUBJECT_NAMES.join(',')}
   --scenarios a,b     ${SCENARIO_NAMES.join(',')} (default: all)
   --rounds N          measured rounds per subject and scenario (default 3)
   --duration S        seconds per measured round (default 5)
@@ -78,7 +80,7 @@ export function parseOptions(argv: readonly string[]): Options {
       return (value = argv[++i]);
     };
     switch (flag) {
-      case '--subjects': options.subjects = pickList('subjects', take(), [...SUBJECT_NAMES, ...RESEARCH_SUBJECT_NAMES]); break;
+      case '--subjects': options.subjects = pickList('subjects', take(), [...SUBJECT_NAMES, ...RESEARCH_SUBJECT_NAMES, ...MIDDLEWARE_SUBJECT_NAMES]); break;
       case '--scenarios': options.scenarios = pickList('scenarios', take(), SCENARIO_NAMES); break;
       case '--rounds': options.rounds = Math.round(positive('rounds', take())); break;
       case '--duration': options.durationS = positive('duration', take()); break;

@@ -10,10 +10,11 @@ import { freePort } from './free-port.js';
 import { spawnTracked, stopProcess, type TrackedProcess } from './process-group.js';
 import { haproxyConfig, nginxProxyConfig, zproxyConfig, type ProxyTarget } from './proxy-configs.js';
 import { waitUntilServing } from './readiness.js';
+import { MIDDLEWARE_SUBJECT_NAMES, MIDDLEWARE_VARIANTS, type MiddlewareSubjectName } from './middleware-subjects.js';
 import type { Scenario } from './scenarios.js';
 import type { TlsFiles } from './tls-cert.js';
 
-export type SubjectName = 'zproxy' | 'nginx' | 'haproxy' | 'http-proxy' | 'fastify' | 'node-http' | ResearchSubjectName;
+export type SubjectName = 'zproxy' | 'nginx' | 'haproxy' | 'http-proxy' | 'fastify' | 'node-http' | ResearchSubjectName | MiddlewareSubjectName;
 
 /** The default run: zproxy and the peers users would pick instead. */
 export const SUBJECT_NAMES: readonly SubjectName[] = ['zproxy', 'nginx', 'haproxy', 'http-proxy', 'fastify', 'node-http'];
@@ -51,6 +52,8 @@ export interface RunningSubject {
   name: SubjectName;
   port: number;
   proc: TrackedProcess;
+  /** Extra request headers the load generator sends to this subject. */
+  requestHeaders: readonly string[];
 }
 
 interface Launch {
@@ -67,6 +70,8 @@ export interface Subject {
   missing(): string | null;
   /** Why it sits out this scenario, or null. */
   unsupported(scenario: Scenario): string | null;
+  /** Extra request headers ("Name: value") every request to this subject carries (wrk scenarios). */
+  requestHeaders?: readonly string[];
   launch(target: ProxyTarget, env: SubjectEnv): Launch;
 }
 
@@ -108,6 +113,23 @@ export const SUBJECTS: readonly Subject[] = [
         const config = join(target.dir, `${name}.json`);
         writeFileSync(config, zproxyConfig(target, v.server, v.accessLog ? join(target.dir, `${name}-access.log`) : undefined));
         return { command: process.execPath, args: [bin, 'start', '-c', config, `--workers=${v.workers ?? 1}`], cwd: env.repoRoot };
+      },
+    };
+  }),
+  ...MIDDLEWARE_SUBJECT_NAMES.map((name): Subject => {
+    const v = MIDDLEWARE_VARIANTS[name];
+    return {
+      name,
+      label: v.label,
+      missing: () => null,
+      // Extra headers reach wrk only; h2load and ws-load would measure without them.
+      unsupported: (s) => (s.generator === 'wrk' ? null : 'middleware subjects run the wrk (HTTP/1.1) scenarios only'),
+      requestHeaders: v.requestHeaders,
+      launch(target, env) {
+        const bin = join(env.repoRoot, 'bin', 'zproxy.js');
+        const config = join(target.dir, `${name}.json`);
+        writeFileSync(config, zproxyConfig(target, {}, undefined, v.middleware(env.repoRoot)));
+        return { command: process.execPath, args: [bin, 'start', '-c', config, '--workers=1'], cwd: env.repoRoot };
       },
     };
   }),
@@ -177,12 +199,13 @@ export async function startSubject(subject: Subject, scenario: Scenario, upstrea
     tls: scenario.h2 ? env.tls() : null,
   };
   const launch = subject.launch(target, env);
+  const requestHeaders = subject.requestHeaders ?? [];
   const proc = spawnTracked({ name: subject.name, command: launch.command, args: launch.args, cwd: launch.cwd, cpus: env.proxyCpus });
   try {
-    await waitUntilServing(proc, { port: target.listenPort, path: '/small', h2: scenario.h2, expectBytes: 100 }, START_TIMEOUT_MS);
+    await waitUntilServing(proc, { port: target.listenPort, path: '/small', h2: scenario.h2, expectBytes: 100, headers: requestHeaders }, START_TIMEOUT_MS);
   } catch (err) {
     await stopProcess(proc);
     throw err;
   }
-  return { name: subject.name, port: target.listenPort, proc };
+  return { name: subject.name, port: target.listenPort, proc, requestHeaders };
 }
