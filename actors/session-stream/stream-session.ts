@@ -9,7 +9,8 @@
  * 200 connected (whatever happened after), 400 malformed ClientHello,
  * 408 no ClientHello within server.timeouts.headerMs, 421 no upstream for the
  * server name and no defaultUpstream, 499 the client left before the upstream
- * was connected, 502 connect failed, 503 no host available, 504 connect timed out.
+ * was connected, 500 an internal error closed it, 502 connect failed, 503 no host
+ * available, 504 connect timed out.
  */
 import type net from 'node:net';
 import type { ErrorRecord } from '../../src/kernel/errors.js';
@@ -71,12 +72,17 @@ export class StreamSession implements UpstreamConnectionOwner {
   private upstreamAddress = '-';
   private serverName = '';
   private recorded = false;
+  /** Read at accept: a closed socket no longer knows its peer. */
+  private readonly clientAddress: string;
+  private readonly clientPort: number;
 
   constructor(readonly socket: net.Socket, private readonly target: StreamTarget, private readonly owner: StreamOwner) {
     // Half-close is carried through: a client FIN becomes an upstream FIN and back, each side
     // still sending until its own FIN (Node otherwise ends our side when the peer's FIN arrives).
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
+    this.clientAddress = socket.remoteAddress ?? '-';
+    this.clientPort = socket.remotePort ?? 0;
     socket.on('data', this.onClientData);
     socket.on('end', this.onClientEnd);
     socket.on('drain', this.onClientDrain);
@@ -114,6 +120,24 @@ export class StreamSession implements UpstreamConnectionOwner {
   // ---- client side ------------------------------------------------------------
 
   private readonly onClientData = (chunk: Buffer): void => {
+    try {
+      this.handleClientData(chunk);
+    } catch (err) {
+      this.internalError(err);
+    }
+  };
+
+  /**
+   * A bug in this code closes this connection, never the worker: an exception
+   * escaping a socket handler would take down every connection on the thread.
+   */
+  private internalError(err: unknown): void {
+    process.emitWarning(`internal error in stream session on listener ${this.target.listenerName}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { code: 'ZPROXY_INTERNAL' });
+    if (this.status === 0 || this.status === 200) this.status = 500;
+    this.destroy();
+  }
+
+  private handleClientData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     switch (this.phase) {
       case Phase.Hello:
@@ -132,7 +156,7 @@ export class StreamSession implements UpstreamConnectionOwner {
       case Phase.Closed:
         return;
     }
-  };
+  }
 
   /** The client's FIN: pass it on once everything before it has been written upstream. */
   private readonly onClientEnd = (): void => {
@@ -260,6 +284,14 @@ export class StreamSession implements UpstreamConnectionOwner {
   }
 
   onUpstreamData(chunk: Buffer): void {
+    try {
+      this.handleUpstreamData(chunk);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private handleUpstreamData(chunk: Buffer): void {
     if (this.phase !== Phase.Open) return;
     if (this.upstreamFirstByteMs < 0) this.upstreamFirstByteMs = performance.now() - this.connectStartedAt;
     this.touch();
@@ -320,8 +352,8 @@ export class StreamSession implements UpstreamConnectionOwner {
     this.owner.streamDone({
       time: Date.now(),
       requestId: this.owner.nextRequestId(),
-      clientAddress: this.socket.remoteAddress ?? '-',
-      clientPort: this.socket.remotePort ?? 0,
+      clientAddress: this.clientAddress,
+      clientPort: this.clientPort,
       method: '-',
       uri: '-',
       protocol: this.target.sni !== undefined ? 'TLS' : 'TCP',

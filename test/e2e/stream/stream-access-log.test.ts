@@ -13,7 +13,7 @@ import { startCli, tempDir, waitFor, writeJson } from '../cli/cli-process.js';
 import { cliConfig, freePorts, startOrigin } from '../cli/cli-config.js';
 import { exchange, startEchoOrigin } from './stream-harness.js';
 
-const FORMAT = '$protocol $status $bytes_sent $bytes_received $upstream_addr $route $tls_sni $request_time';
+const FORMAT = '$protocol $status $bytes_sent $bytes_received $upstream_addr $route $tls_sni $request_time $client_addr';
 const CERTS = new URL('../../../../conf/examples/certs/', import.meta.url);
 
 function readLines(file: string): string[] {
@@ -48,13 +48,15 @@ test('each stream connection writes one access line with bytes both ways, durati
   });
   (config.upstreams as Record<string, Record<string, unknown>>).dead!.retries = 0;
   writeJson(file, config);
-  const proxy = await startCli(file);
+  let proxy: Awaited<ReturnType<typeof startCli>> | undefined;
   try {
+    // Started inside the try: a start that fails must still close the origins, or the test process never exits.
+    proxy = await startCli(file);
     const got = await exchange(tcpPort!, (s) => s.end('0123456789'));
     assert.equal(got.data.toString(), 'hello;0123456789');
     await waitFor(() => readLines(log).length === 1, 5000, 'the tcp line');
-    const [proto, status, sent, received, upstream, route, sni, seconds] = readLines(log)[0]!.split(' ');
-    assert.deepEqual([proto, status, sent, received, upstream, route, sni], ['TCP', '200', '16', '10', `127.0.0.1:${echo.port}`, 'tcp', '-']);
+    const [proto, status, sent, received, upstream, route, sni, seconds, client] = readLines(log)[0]!.split(' ');
+    assert.deepEqual([proto, status, sent, received, upstream, route, sni, client], ['TCP', '200', '16', '10', `127.0.0.1:${echo.port}`, 'tcp', '-', '127.0.0.1']);
     assert.match(seconds!, /^\d+\.\d{3}$/);
 
     const tlsText = await new Promise<string>((resolve, reject) => {
@@ -81,7 +83,7 @@ test('each stream connection writes one access line with bytes both ways, durati
     const failed = readLines(log)[2]!.split(' ');
     assert.deepEqual([failed[0], failed[1], failed[2], failed[6]], ['TLS', '502', '0', 'other.test']);
   } finally {
-    await proxy.kill();
+    await proxy?.kill();
     await web.close();
     await echo.close();
     backend.close();

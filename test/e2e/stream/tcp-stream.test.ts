@@ -165,19 +165,19 @@ describe('tcp stream listener', { timeout: 60_000 }, () => {
 
   test('traffic keeps a connection past the idle timeout', async () => {
     const origin = await startEchoOrigin();
-    const proxy = await startProxy(streamConfig({ upstream: 'echo' }, { echo: { hosts: [`127.0.0.1:${origin.port}`], timeouts: { idleMs: 400 } } }));
+    const proxy = await startProxy(streamConfig({ upstream: 'echo' }, { echo: { hosts: [`127.0.0.1:${origin.port}`], timeouts: { idleMs: 800 } } }));
     try {
       const got = await exchange(proxy.port, (s) => {
         let n = 0;
         const tick = setInterval(() => {
           s.write(`${n};`);
-          if (++n === 8) {
+          if (++n === 12) {
             clearInterval(tick);
             s.end();
           }
-        }, 150); // 8 x 150 ms = 1.2 s, three times the idle timeout
+        }, 150); // 12 x 150 ms = 1.8 s, over twice the idle timeout
       });
-      assert.equal(got.data.toString(), '0;1;2;3;4;5;6;7;');
+      assert.equal(got.data.toString(), '0;1;2;3;4;5;6;7;8;9;10;11;');
       assert.equal(got.ended, true);
     } finally {
       await proxy.close();

@@ -29,8 +29,10 @@ test('a WebSocket connection logs status 101 with its bytes both ways and its du
     listenerPort: listenerPort!, adminPort: adminPort!, upstreams: { ws: origin.port }, routes: [{ name: 'chat', path: '/*', upstream: 'ws' }],
     access: { enabled: true, path: log, format: '$request_method $request_uri $status $bytes_sent $bytes_received $route $request_time' },
   }));
-  const proxy = await startCli(file);
+  let proxy: Awaited<ReturnType<typeof startCli>> | undefined;
   try {
+    // Started inside the try: a start that fails must still close the origins, or the test process never exits.
+    proxy = await startCli(file);
     const ws = await openClient(`ws://127.0.0.1:${listenerPort}/room/1`);
     const payload = Buffer.alloc(100_000, 7);
     ws.send(payload);
@@ -47,7 +49,7 @@ test('a WebSocket connection logs status 101 with its bytes both ways and its du
     assert.ok(Number(received) > 100_000 && Number(received) < 101_000, `bytes_received ${received}`);
     assert.ok(Number(seconds) >= 0.3, `request_time ${seconds} covers the whole connection`);
   } finally {
-    await proxy.kill();
+    await proxy?.kill();
     await origin.close();
   }
 });

@@ -81,6 +81,27 @@ describe('websocket through zproxy', { timeout: 90_000 }, () => {
     }
   });
 
+  test('a connection dropped without a close frame is dropped on the other side too (1006), both ways', async () => {
+    const origin = await startWsOrigin();
+    const proxy = await startProxy(wsConfig(origin.port));
+    try {
+      const a = await openClient(`ws://127.0.0.1:${proxy.port}/`);
+      const aClosed = closed(a);
+      origin.sockets[0]!.terminate();
+      assert.equal((await aClosed).code, 1006);
+
+      const b = await openClient(`ws://127.0.0.1:${proxy.port}/`);
+      const serverClosed = closed(origin.sockets[1]!);
+      b.terminate();
+      assert.equal((await serverClosed).code, 1006);
+      for (let i = 0; i < 200 && proxy.upstream('ws').active > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(proxy.upstream('ws').active, 0);
+    } finally {
+      await proxy.close();
+      await origin.close();
+    }
+  });
+
   test('every offered subprotocol reaches the upstream, and its choice reaches the client', async () => {
     let offeredSeen: string[] = [];
     const origin = await startWsOrigin({ pick: (offered) => { offeredSeen = [...offered]; return offered.has('chat.v1') ? 'chat.v1' : false; } });
@@ -146,19 +167,19 @@ describe('websocket through zproxy', { timeout: 90_000 }, () => {
   test('an open WebSocket outlives the header, idle and read timeouts; only the tunnel idle timeout closes it', async () => {
     const origin = await startWsOrigin();
     const proxy = await startProxy(wsConfig(origin.port, {
-      server: { timeouts: { headerMs: 200, clientIdleMs: 200, clientBodyMs: 200 } },
-      group: { timeouts: { readMs: 200, writeMs: 200, idleMs: 1200 } },
+      server: { timeouts: { headerMs: 300, clientIdleMs: 300, clientBodyMs: 300 } },
+      group: { timeouts: { readMs: 300, writeMs: 300, idleMs: 2000 } },
     }));
     try {
       const ws = await openClient(`ws://127.0.0.1:${proxy.port}/`);
-      await new Promise((r) => setTimeout(r, 700)); // silent for 3.5x every request timeout
+      await new Promise((r) => setTimeout(r, 1000)); // silent for 3x every request timeout
       ws.send('still here');
       assert.equal((await nextMessage(ws)).data.toString(), 'still here');
       const started = performance.now();
       const { code } = await closed(ws);
       const silentMs = performance.now() - started;
       assert.equal(code, 1006, 'the tunnel is cut, no close frame');
-      assert.ok(silentMs >= 1000, `closed after ${Math.round(silentMs)} ms of silence, before idleMs`);
+      assert.ok(silentMs >= 1800, `closed after ${Math.round(silentMs)} ms of silence, before idleMs`);
     } finally {
       await proxy.close();
       await origin.close();
