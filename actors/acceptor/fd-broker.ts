@@ -58,7 +58,9 @@ function runBroker(args: string[], inheritFd: number | undefined): Promise<{ rep
       resolve({ reply, handle: handle as RawListenHandle | undefined });
     });
     child.once('error', (err) => fail(`fd broker child failed: ${err.message}`));
-    child.once('exit', (code, signal) => fail(`fd broker child exited (${signal ?? code}) without answering`));
+    // 'close', not 'exit': the child exits right after sending, and on a busy machine its exit can be seen
+    // before the IPC message is read. 'close' comes after the IPC channel is drained, so the reply is in.
+    child.once('close', (code, signal) => fail(`fd broker child exited (${signal ?? code}) without answering`));
   });
 }
 

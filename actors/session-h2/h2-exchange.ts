@@ -4,6 +4,10 @@
  * middleware chain, then forwarded on a pooled upstream connection. Flow
  * control is nghttp2's per stream; backpressure pauses the other side (a
  * full upstream socket pauses the stream, a full stream pauses the upstream).
+ * A group with protocol "h2" hands out connections whose socket is an
+ * H2StreamBridge (actors/upstream-pool/h2-stream-bridge.ts), so the same code
+ * drives an HTTP/2 upstream. An extended CONNECT for WebSocket (RFC 8441) is
+ * routed as a GET and its upstream leg is an H2WebSocketTunnel.
  */
 import http2 from 'node:http2';
 import type { ServerHttp2Stream, ServerHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
@@ -20,6 +24,7 @@ import type { UpstreamConnection, UpstreamConnectionOwner } from '../upstream-po
 import type { MiddlewareDecision } from '../middleware/middleware.js';
 import { removeHeader, setHeader, type RequestContext, type ResponseContext } from '../middleware/request-context.js';
 import { chunkedTrailerSection, requestFieldsFromH2, responseHeadersForH2, trailersForH2 } from './h2-headers.js';
+import { H2WebSocketTunnel, upgradeFields, type H2WebSocketTunnelOwner, type TunnelEnd } from './h2-websocket-tunnel.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -48,13 +53,15 @@ function isParseError(r: ResponseHead | HttpParseError): r is HttpParseError {
   return (r as HttpParseError).code !== undefined;
 }
 
-export class H2Exchange implements UpstreamConnectionOwner {
+export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwner {
   private phase = Phase.Dispatch;
   private readonly snapshot: ProxySnapshot;
   private readonly requestId: string;
   private readonly startedAt = performance.now();
   private readonly time = Date.now();
   private readonly method: string;
+  /** An extended CONNECT for WebSocket (RFC 8441): routed and filtered as the GET it stands for. */
+  private readonly websocket: boolean;
   private readonly uri: string;
   private route: CompiledRoute | undefined;
   private ctx: RequestContext | undefined;
@@ -90,7 +97,8 @@ export class H2Exchange implements UpstreamConnectionOwner {
   constructor(private readonly owner: H2ExchangeOwner, private readonly session: ServerHttp2Session, readonly stream: ServerHttp2Stream, private readonly headers: IncomingHttpHeaders, private readonly rawHeaders: readonly string[], private readonly client: H2ClientInfo) {
     this.snapshot = owner.snapshot();
     this.requestId = owner.nextRequestId();
-    this.method = String(headers[':method'] ?? 'GET');
+    this.websocket = headers[':method'] === 'CONNECT' && headers[':protocol'] === 'websocket';
+    this.method = this.websocket ? 'GET' : String(headers[':method'] ?? 'GET');
     this.uri = String(headers[':path'] ?? '/');
     stream.on('close', this.onStreamClose);
     stream.on('error', () => { /* 'close' follows and ends the exchange */ });
@@ -221,6 +229,7 @@ export class H2Exchange implements UpstreamConnectionOwner {
     this.phase = Phase.Exchange;
     this.upstreamAddress = conn.host.address;
     this.upstreamConnectMs = performance.now() - this.upstreamStartedAt;
+    if (this.websocket) return this.startTunnel(conn);
     const ctx = this.ctx!;
     const route = this.route!;
     const stream = this.stream;
@@ -252,6 +261,51 @@ export class H2Exchange implements UpstreamConnectionOwner {
       stream.on('end', this.onClientEnd);
     }
   };
+
+  // ---- WebSocket over HTTP/2 (RFC 8441) ----
+
+  /** Sends the Upgrade request; the tunnel takes the connection's events from here. */
+  private startTunnel(conn: UpstreamConnection): void {
+    const ctx = this.ctx!;
+    const route = this.route!;
+    const fields = upgradeFields(ctx.headers);
+    const head = buildUpstreamHead('GET', ctx.path, fields, [], {
+      clientAddress: this.client.address,
+      proto: this.client.tls ? 'https' : 'http',
+      hostOverride: route.hostRewrite ?? (ctx.host === undefined ? conn.host.address : undefined),
+      requestHost: ctx.host,
+      upgrade: true,
+    });
+    this.readDeadline = Date.now() + route.readTimeoutMs;
+    new H2WebSocketTunnel(this, this.stream, conn, this.snapshot.limits);
+    conn.socket.write(head, 'latin1');
+  }
+
+  tunnelAnswered(status: number): void {
+    if (this.upstreamResponseMs < 0) this.upstreamResponseMs = performance.now() - this.upstreamStartedAt;
+    this.readDeadline = NO_DEADLINE;
+    if (status !== 101) return;
+    this.status = 200;
+    this.headersSent = true;
+    this.tunnelActive(0, 0);
+  }
+
+  /** The tunnel's idle deadline is the group's idleMs, as for an HTTP/1.1 WebSocket tunnel (0: none). */
+  tunnelActive(bytesIn: number, bytesOut: number): void {
+    this.bytesIn += bytesIn;
+    this.bytesOut += bytesOut;
+    const idleMs = this.route!.group.config.timeouts.idleMs;
+    this.readDeadline = idleMs > 0 ? Date.now() + idleMs : NO_DEADLINE;
+  }
+
+  tunnelEnded(end: TunnelEnd): void {
+    if (this.phase !== Phase.Exchange) return;
+    if (end.kind === 'refused') return this.fail(end.status, 'upstream refused the WebSocket upgrade');
+    if (end.kind === 'failed') return this.fail(502, end.detail);
+    this.releaseConn(false);
+    this.reqDone = this.resDone = true;
+    this.finish();
+  }
 
   private readonly onClientData = (chunk: Buffer): void => {
     const conn = this.conn;

@@ -79,7 +79,8 @@ export class H2SessionActor implements Actor<H2SessionMessage>, H2ExchangeOwner 
     const maxHeaderListSize = limits.maxHeaderBytes + 32 * limits.maxHeaderCount;
     // maxOutstandingSettings (node's default 10) is left as is: it is not in @types/node's ServerOptions.
     const options: http2.ServerOptions & { streamResetBurst?: number; streamResetRate?: number } = {
-      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize, enablePush: false },
+      // enableConnectProtocol: WebSocket over HTTP/2 (RFC 8441 extended CONNECT), see h2-websocket-tunnel.ts.
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize, enablePush: false, enableConnectProtocol: true },
       // Pseudo-headers count as pairs too (4 on a request).
       maxHeaderListPairs: limits.maxHeaderCount + 4,
       maxSessionRejectedStreams: MAX_REJECTED_STREAMS,

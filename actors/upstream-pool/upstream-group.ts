@@ -11,6 +11,7 @@ import type { LoadBalancer } from './load-balancer.js';
 import { RoundRobin } from './round-robin.js';
 import { UpstreamConnection, type UpstreamConnectionOwner } from './upstream-connection.js';
 import { UpstreamHost } from './upstream-host.js';
+import { H2UpstreamSessions } from './h2-upstream-sessions.js';
 import { SharedHostHealth } from '../health-checker/shared-host-health.js';
 
 export type AcquireCallback = (error: ErrorRecord | undefined, conn: UpstreamConnection | undefined, reused: boolean) => void;
@@ -49,6 +50,8 @@ export class UpstreamGroup {
   private active = 0;
   private readonly waiters: Waiter[] = [];
   private readonly tlsOptions: tls.ConnectionOptions | undefined;
+  /** protocol "h2": one HTTP/2 session per host; each acquire is a stream on it (never pooled). */
+  private readonly h2: H2UpstreamSessions | undefined;
   connectFailures = 0;
   private idleSweep: NodeJS.Timeout | undefined;
   private waiterSweep: NodeJS.Timeout | undefined;
@@ -67,9 +70,10 @@ export class UpstreamGroup {
         ...(t.certFile ? { cert: fs.readFileSync(t.certFile) } : {}),
         ...(t.keyFile ? { key: fs.readFileSync(t.keyFile) } : {}),
         ...(t.servername ? { servername: t.servername } : {}),
-        ALPNProtocols: ['http/1.1'],
+        ALPNProtocols: [config.protocol === 'h2' ? 'h2' : 'http/1.1'],
       };
     }
+    if (config.protocol === 'h2') this.h2 = new H2UpstreamSessions(name, config, dns, this.tlsOptions);
   }
 
   /** Idle + active connections over all hosts: the pool's reuse ratio is reuses / requests. */
@@ -112,7 +116,8 @@ export class UpstreamGroup {
     this.active--;
     conn.host.released();
     const host = conn.host;
-    if (reusable && !conn.closed && host.idle.length < this.config.pool.maxIdle) {
+    // An HTTP/2 stream is one request: its session is shared, the stream is never parked.
+    if (reusable && this.h2 === undefined && !conn.closed && host.idle.length < this.config.pool.maxIdle) {
       conn.park();
       host.idle.push(conn);
       if (!this.idleSweep && this.config.pool.idleTimeoutMs > 0) this.startIdleSweep();
@@ -125,6 +130,7 @@ export class UpstreamGroup {
 
   closeIdle(): void {
     for (const h of this.hosts) h.closeIdle();
+    this.h2?.close();
     if (this.idleSweep) {
       clearInterval(this.idleSweep);
       this.idleSweep = undefined;
@@ -226,6 +232,7 @@ export class UpstreamGroup {
   }
 
   private connect(host: UpstreamHost, owner: UpstreamConnectionOwner, cb: (err: ErrorRecord | undefined, conn: UpstreamConnection | undefined) => void): void {
+    if (this.h2 !== undefined) return this.openStream(this.h2, host, owner, cb);
     const timeouts = this.config.timeouts;
     const source = `upstream:${this.name}`;
     this.dns.resolve(host.hostname, timeouts.resolveMs, (dnsErr, ip) => {
@@ -265,6 +272,21 @@ export class UpstreamGroup {
         conn.claim(owner);
         cb(undefined, conn);
       });
+    });
+  }
+
+  /**
+   * protocol "h2": a stream on the host's HTTP/2 session, wrapped as an
+   * UpstreamConnection. Its "socket" is an H2StreamBridge: the exchanges
+   * use only the stream methods of net.Socket (write, cork, pause, resume,
+   * destroy, the writable counters), which a Duplex has.
+   */
+  private openStream(h2: H2UpstreamSessions, host: UpstreamHost, owner: UpstreamConnectionOwner, cb: (err: ErrorRecord | undefined, conn: UpstreamConnection | undefined) => void): void {
+    h2.open(host, (err, bridge) => {
+      if (bridge === undefined) return cb(err, undefined);
+      const conn = new UpstreamConnection(bridge as unknown as net.Socket, host, () => { /* never parked */ });
+      conn.claim(owner);
+      cb(undefined, conn);
     });
   }
 }

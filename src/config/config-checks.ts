@@ -72,6 +72,14 @@ function checkStreamListener(config: ZproxyConfig, listener: ListenerConfig, at:
   if (listener.upstream !== undefined) checkUpstreamName(config, listener.upstream, `${at}/upstream`, result);
   for (const [serverName, group] of Object.entries(listener.sni)) checkUpstreamName(config, group, childPointer(`${at}/sni`, serverName), result);
   if (listener.defaultUpstream !== undefined) checkUpstreamName(config, listener.defaultUpstream, `${at}/defaultUpstream`, result);
+  // A stream listener relays bytes, not HTTP requests: an HTTP/2 group has no byte stream to give it.
+  const named: Array<[string, string]> = [];
+  if (listener.upstream !== undefined) named.push([listener.upstream, `${at}/upstream`]);
+  for (const [serverName, group] of Object.entries(listener.sni)) named.push([group, childPointer(`${at}/sni`, serverName)]);
+  if (listener.defaultUpstream !== undefined) named.push([listener.defaultUpstream, `${at}/defaultUpstream`]);
+  for (const [group, path] of named) {
+    if (config.upstreams[group]?.protocol === 'h2') result.invalid.push({ path, message: `upstream ${JSON.stringify(group)} has protocol "h2": a stream listener needs a byte-stream upstream`, hint: 'use a group with protocol "http1" (the default)' });
+  }
   if (listener.tls !== undefined && !listener.tls.passthrough) {
     result.invalid.push({ path: `${at}/tls`, message: 'stream listeners do not terminate TLS: set passthrough to true (the upstream terminates it)', hint: 'to terminate TLS, use an http listener' });
   }
@@ -147,9 +155,10 @@ function checkUpstreams(config: ZproxyConfig, result: CheckResult): void {
     group.hosts.forEach((host, h) => {
       if (host.port < 1 || host.port > 65535) result.invalid.push({ path: `${at}/hosts/${h}`, message: `port ${host.port} in ${JSON.stringify(host.address)} must be from 1 to 65535` });
     });
-    // HTTP/2 to upstreams is not built yet: refusing it here (validate, start and reload alike) beats
-    // silently speaking HTTP/1.1 to an h2-only server. Clients may still use HTTP/2 towards zproxy.
-    if (group.protocol === 'h2') result.invalid.push({ path: `${at}/protocol`, message: '"h2" (HTTP/2 to the upstream) is not available in this build yet', hint: 'set it to "http1"; clients may still speak HTTP/2 to zproxy' });
+    // The HTTP health probe speaks HTTP/1.1, which an HTTP/2-only server refuses: every host would be marked down.
+    if (group.protocol === 'h2' && group.healthCheck?.path !== undefined) {
+      result.invalid.push({ path: `${at}/healthCheck/path`, message: 'is not supported with protocol "h2": the HTTP health probe speaks HTTP/1.1', hint: 'omit path for a TCP (or TLS) connect check' });
+    }
     const tls = group.tls;
     if (tls !== undefined) {
       if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {

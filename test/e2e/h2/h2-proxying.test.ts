@@ -7,6 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { createHash, randomBytes } from 'node:crypto';
 import { startProxy, type ProxyHandle } from '../harness/start-proxy.js';
@@ -253,9 +255,28 @@ test('h2 exchanges count in the worker stats', () => {
   assert.ok(stats.h2SessionsTotal >= 5);
 });
 
-test('an upstream group with protocol h2 is refused by the config loader, naming the path and the fix', async () => {
-  const cfg = proxyConfig({ upstreams: { grpc: { hosts: [`127.0.0.1:${origin.port}`], protocol: 'h2' } } });
-  await assert.rejects(startProxy(cfg), (err: Error & { code?: string }) => err.code === 'config.invalid' && /\/upstreams\/grpc\/protocol/.test(err.message) && /"http1"/.test(err.message));
+test('an upstream group with protocol h2 is accepted by the config loader and spoken to over HTTP/2', async () => {
+  // An h2c-only origin: an HTTP/1.1 request would fail on it (more in h2-upstream.test.ts).
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    stream.respond({ ':status': 200, 'x-seen-scheme': String(headers[':scheme']) });
+    stream.end(`h2 ${headers[':method']} ${headers[':path']}`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const cfg = proxyConfig({ upstreams: { grpc: { hosts: [`127.0.0.1:${(server.address() as AddressInfo).port}`], protocol: 'h2' } } });
+  (cfg.listeners as Array<Record<string, unknown>>)[0]!.protocols = ['h2c'];
+  const p = await startProxy(cfg);
+  const s = await connectH2(`http://127.0.0.1:${p.port}`);
+  try {
+    const r = await h2Request(s, { ':method': 'GET', ':path': '/via-h2' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-seen-scheme'], 'http');
+    assert.equal(r.body.toString(), 'h2 GET /via-h2');
+  } finally {
+    await closeH2(s);
+    await p.close();
+    await new Promise<void>((resolve) => { server.close(() => resolve()); });
+  }
 });
 
 test('HEAD keeps Content-Length without a body; upstream failures are 502 and 504 on the stream', async () => {
