@@ -18,7 +18,8 @@ export interface RequestContext {
   /** Values middlewares pass to later ones and to the access log (e.g. apiKeyName). */
   readonly locals: Record<string, string>;
   /**
-   * True when the session runs Middleware.onResponseBody filters. A middleware
+   * True when the session runs Middleware.onResponseBody filters (the
+   * HTTP/1.1 and HTTP/2 sessions; unset by any without the phase). A middleware
    * whose head edits promise a body change (Content-Encoding) must check it:
    * a session without the body phase would send the old body under new headers.
    */

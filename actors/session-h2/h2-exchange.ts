@@ -4,6 +4,8 @@
  * middleware chain, then forwarded on a pooled upstream connection. Flow
  * control is nghttp2's per stream; backpressure pauses the other side (a
  * full upstream socket pauses the stream, a full stream pauses the upstream).
+ * Response body filters (Middleware.onResponseBody) sit between the upstream
+ * payload and the stream when a middleware installs one (h2-body-filters.ts).
  * A group with protocol "h2" hands out connections whose socket is an
  * H2StreamBridge (actors/upstream-pool/h2-stream-bridge.ts), so the same code
  * drives an HTTP/2 upstream. An extended CONNECT for WebSocket (RFC 8441) is
@@ -25,6 +27,7 @@ import type { MiddlewareDecision } from '../middleware/middleware.js';
 import { removeHeader, setHeader, type RequestContext, type ResponseContext } from '../middleware/request-context.js';
 import { chunkedTrailerSection, requestFieldsFromH2, responseHeadersForH2, trailersForH2 } from './h2-headers.js';
 import { H2WebSocketTunnel, upgradeFields, type H2WebSocketTunnelOwner, type TunnelEnd } from './h2-websocket-tunnel.js';
+import { BodyFilterChain } from './h2-body-filters.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -82,6 +85,8 @@ export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwn
   private resScanner: ChunkedScanner | undefined;
   private resDone = false;
   private resTrailers: string[] = [];
+  /** Body filters (Middleware.onResponseBody) until the filtered body ends; undefined on the plain path. */
+  private filters: BodyFilterChain | undefined;
   /** False once the upstream connection cannot carry another request. */
   private reusable = true;
   private headersSent = false;
@@ -138,6 +143,7 @@ export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwn
       routeName: route.name,
       params: match.params,
       locals: {},
+      bodyFilters: true,
     };
     this.ctx = ctx;
     route.requestRules.apply(ctx.headers);
@@ -398,17 +404,43 @@ export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwn
     }
     route.responseRules.apply(res.headers);
     this.status = res.status;
-    const bodyless = r.bodyKind === 'none' || (r.bodyKind === 'length' && r.contentLength === 0);
-    const headers = responseHeadersForH2(res.status, res.headers, r.connectionTokens, r.bodyKind === 'length' || this.method === 'HEAD', this.requestId);
+    const upstreamBodyless = r.bodyKind === 'none' || (r.bodyKind === 'length' && r.contentLength === 0);
+    let filters: BodyFilterChain | undefined;
+    if (this.method !== 'HEAD' && res.status >= 200 && res.status !== 204 && res.status !== 304) {
+      try {
+        filters = BodyFilterChain.create(chain, this.ctx!, res, {
+          push: this.pushFiltered,
+          end: this.endFiltered,
+          fail: (err) => {
+            process.emitWarning(`response body filter failed on request ${this.requestId}: ${err instanceof Error ? err.message : String(err)}`, { code: 'ZPROXY_MIDDLEWARE' });
+            this.abort(NGHTTP2_INTERNAL_ERROR, 'response body filter failed');
+          },
+          resume: () => {
+            this.stallDeadline = NO_DEADLINE;
+            this.conn?.socket.resume();
+          },
+        });
+      } catch (err) {
+        this.reusable = false;
+        return this.middlewareFailed('onResponseBody', err);
+      }
+    }
+    this.filters = filters;
+    // A filter may answer a bodyless upstream response with a body of its own (a revalidated cache entry).
+    const bodyless = upstreamBodyless && filters === undefined;
+    // Filtered bytes have no known length (HTTP/2 frames them itself) unless every filter is a tee.
+    const keepLength = filters === undefined ? r.bodyKind === 'length' || this.method === 'HEAD' : r.bodyKind === 'length' && filters.preservesLength;
+    const headers = responseHeadersForH2(res.status, res.headers, r.connectionTokens, keepLength, this.requestId);
     // Trailers need an open stream after the last DATA; ask for them only when they may come.
     const wantTrailers = r.bodyKind === 'chunked' && (hasField(r.headers, 'trailer') || this.headers.te === 'trailers');
     this.headersSent = true;
     this.stream.respond(headers, { endStream: bodyless, waitForTrailers: wantTrailers });
     if (wantTrailers) this.stream.once('wantTrailers', () => this.stream.sendTrailers(trailersForH2(this.resTrailers)));
     if (bodyless) return this.responseComplete();
+    this.stream.on('drain', this.onStreamDrain);
+    if (upstreamBodyless) return this.responseComplete(); // the filters end now, or make the body themselves
     if (r.bodyKind === 'length') this.resRemaining = r.contentLength;
     else if (r.bodyKind === 'chunked') this.resScanner = new ChunkedScanner({ side: 'response', limits: this.snapshot.limits, onData: this.writeClient });
-    this.stream.on('drain', this.onStreamDrain);
   }
 
   private onResponseBody(buf: Buffer, off: number): void {
@@ -442,24 +474,62 @@ export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwn
     this.writeClient(buf, off, buf.length); // close-delimited
   }
 
+  /** Upstream payload (framing removed): to the innermost filter, or straight to the stream. */
   private readonly writeClient = (buf: Buffer, start: number, end: number): void => {
-    if (end <= start) return;
-    this.bytesOut += end - start;
-    if (!this.stream.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end))) {
-      // The client's window is closed or it reads slowly: stop reading the upstream until 'drain'.
-      this.conn?.socket.pause();
-      if (this.stallDeadline === NO_DEADLINE) this.stallDeadline = Date.now() + this.route!.writeTimeoutMs;
+    if (end <= start || this.phase !== Phase.Exchange) return; // a filter may have failed the exchange mid-scan
+    const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+    const filters = this.filters;
+    if (filters !== undefined) {
+      // The innermost filter is full (its consumer, finally the stream, is): resumed by its link's ready().
+      if (!filters.write(chunk)) this.pauseUpstream();
+      return;
     }
+    this.bytesOut += end - start;
+    // The client's window is closed or it reads slowly: stop reading the upstream until 'drain'.
+    if (!this.stream.write(chunk)) this.pauseUpstream();
+  };
+
+  private pauseUpstream(): void {
+    this.conn?.socket.pause();
+    if (this.stallDeadline === NO_DEADLINE) this.stallDeadline = Date.now() + this.route!.writeTimeoutMs;
+  }
+
+  /** The outermost filter's output. */
+  private readonly pushFiltered = (chunk: Buffer): boolean => {
+    if (chunk.length === 0 || this.stream.destroyed) return true;
+    this.bytesOut += chunk.length;
+    const ok = this.stream.write(chunk);
+    if (!ok && this.stallDeadline === NO_DEADLINE) this.stallDeadline = Date.now() + this.route!.writeTimeoutMs;
+    return ok;
+  };
+
+  /** The filtered body is complete: the stream ends (trailers follow when asked for). */
+  private readonly endFiltered = (): void => {
+    this.filters = undefined;
+    // A filter that ended before the upstream body did: that connection's framing is unknown.
+    if (this.conn !== undefined) this.reusable = false;
+    this.resDone = true;
+    this.responseComplete();
   };
 
   private readonly onStreamDrain = (): void => {
     this.stallDeadline = NO_DEADLINE;
-    this.conn?.socket.resume();
+    // Filtered: the outermost filter pushes again; the upstream resumes when the innermost is ready.
+    if (this.filters !== undefined) this.filters.drained();
+    else this.conn?.socket.resume();
   };
 
   private responseComplete(): void {
+    if (this.phase !== Phase.Exchange) return;
     this.resDone = true;
     this.readDeadline = NO_DEADLINE;
+    const filters = this.filters;
+    if (filters !== undefined) {
+      // The upstream's part is over: its connection goes back now while the filters finish.
+      this.releaseConn(this.reusable && this.reqDone);
+      filters.end();
+      return;
+    }
     if (!this.stream.destroyed && !this.stream.writableEnded) this.stream.end();
     this.maybeFinish();
   }
@@ -483,10 +553,11 @@ export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwn
     if (this.phase !== Phase.Exchange) return;
     if (this.resHead === undefined) return this.fail(502, error ? 'upstream connection reset' : 'upstream closed the connection before answering');
     if (this.resHead.bodyKind === 'close' && error === undefined) {
+      this.reqDone = true;
+      if (this.filters !== undefined) return this.responseComplete();
       this.resDone = true;
       this.readDeadline = NO_DEADLINE;
       if (!this.stream.destroyed) this.stream.end();
-      this.reqDone = true;
       return this.finish();
     }
     if (!this.resDone) this.abort(NGHTTP2_INTERNAL_ERROR, 'upstream closed mid-response');
@@ -552,7 +623,6 @@ export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwn
     this.conn = undefined;
     // Backpressure may have paused it on the last write; the next exchange on it must read.
     conn.socket.resume();
-    this.stream.removeListener('drain', this.onStreamDrain);
     this.route!.group.release(conn, reusable);
   }
 
@@ -560,6 +630,10 @@ export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwn
     if (this.phase === Phase.Done) return;
     this.phase = Phase.Done;
     this.readDeadline = this.bodyDeadline = this.stallDeadline = NO_DEADLINE;
+    this.stream.removeListener('drain', this.onStreamDrain);
+    const filters = this.filters;
+    this.filters = undefined;
+    filters?.destroy(); // aborted mid-body
     const ctx = this.ctx;
     if (ctx !== undefined) {
       for (const mw of this.route!.middleware) {

@@ -44,6 +44,8 @@ export async function startOrigin(name: string): Promise<NamedOrigin> {
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Unref'd: a test that fails before its cleanup must not keep the test file's process alive (a hang, not a failure).
+  server.unref();
   return {
     name,
     port: (server.address() as net.AddressInfo).port,

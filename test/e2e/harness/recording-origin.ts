@@ -105,6 +105,8 @@ export async function startRecordingOrigin(options: RecordingOriginOptions = {})
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  // Unref'd: a test that fails before its cleanup must not keep the test file's process alive (a hang, not a failure).
+  server.unref();
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,

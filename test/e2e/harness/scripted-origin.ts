@@ -106,6 +106,8 @@ export async function startScriptedOrigin(script: Script): Promise<ScriptedOrigi
       });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  // Unref'd: a test that fails before its cleanup must not keep the test file's process alive (a hang, not a failure).
+  server.unref();
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
