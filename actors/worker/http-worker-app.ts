@@ -4,6 +4,7 @@
  * the session actor under the worker's supervision tree, and routes each
  * accepted connection through the protocol detector to its session.
  */
+import { ConnectionAdmission, MAX_WORKER_SLOTS } from './connection-admission.js';
 import type net from 'node:net';
 import type { WorkerApp, WorkerAppContext, WorkerAppFactory, PreparedReload } from './worker-app-contract.js';
 import type { ZproxyConfig } from '../../src/config/types.js';
@@ -73,6 +74,7 @@ class HttpWorkerApp implements WorkerApp {
   private generation = 1;
   private readonly dns = new DnsCache();
   private readonly slots: SharedSlots;
+  private readonly admission: ConnectionAdmission;
   private readonly session: SessionActor;
   /** HTTP/2 downstream connections (h2 after ALPN, h2c with prior knowledge). */
   private readonly h2: H2SessionActor;
@@ -99,6 +101,8 @@ class HttpWorkerApp implements WorkerApp {
     this.buckets = data.rateLimitBuckets ? SharedBuckets.attach(data.rateLimitBuckets) : SharedBuckets.create();
     this.cache = data.cacheChannel !== undefined ? new CacheClient(data.cacheChannel, ctx.workerId) : undefined;
     this.slots = data.sharedSlots ? new SharedSlots(data.sharedSlots) : SharedSlots.create();
+    const connectionSlots = Array.from({ length: MAX_WORKER_SLOTS }, (_, id) => this.slots.slot(`server:open-connections:${id}`));
+    this.admission = new ConnectionAdmission(this.slots.values, this.slots.slot(`server:open-connections:${ctx.workerId}`), connectionSlots);
     const access = this.config.logging.access;
     this.accessLog = access.enabled && data.accessLogRing ? new AccessLogProducer(data.accessLogRing, access.format, ctx.workerId, secretHeaderNames(this.config), secretQueryParams(this.config)) : undefined;
     const built = this.build(this.config, initialPlugins);
@@ -140,6 +144,7 @@ class HttpWorkerApp implements WorkerApp {
       socket.destroy();
       return;
     }
+    if (!this.admission.admit(socket, this.config.server.limits, listener)) return;
     const stream = this.streamTargets.get(listenerName);
     if (stream !== undefined) {
       if (this.metrics) socket.once('close', this.metrics.connectionOpened('stream'));
@@ -211,6 +216,7 @@ class HttpWorkerApp implements WorkerApp {
       ...this.session.stats(),
       ...this.streams.stats(),
       ...this.h2.stats(),
+      ...this.admission.stats(),
       accessLog: this.accessLog?.stats(),
       // Buckets forgotten while still refilling (the shared table was full around their slot): non-zero means more live keys than it holds.
       rateLimit: { evictions: this.buckets.evictions },

@@ -83,8 +83,10 @@ export async function startProxy(configJson: unknown, options: StartProxyOptions
     openSockets: () => sockets.size,
     clientSockets: () => [...sockets],
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() calls back only once every connection is gone, so the sockets are destroyed before waiting on it.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
+      await closed;
       await app.drain(0);
       system.shutdown();
     },
