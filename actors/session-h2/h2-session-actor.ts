@@ -72,7 +72,8 @@ export class H2SessionActor implements Actor<H2SessionMessage>, H2ExchangeOwner 
   private draining = false;
   private drainWaiters: Array<() => void> = [];
 
-  constructor(snapshot: ProxySnapshot, limits: LimitsConfig, idleTimeoutMs: number, private readonly requestIdPrefix: string, readonly recordsWanted: boolean, private readonly sink: (r: AccessRecord) => void) {
+  /** `shedding`: as SessionActor's, asked once per stream. */
+  constructor(snapshot: ProxySnapshot, limits: LimitsConfig, idleTimeoutMs: number, private readonly requestIdPrefix: string, readonly recordsWanted: boolean, private readonly sink: (r: AccessRecord) => void, private readonly shedding: () => boolean = () => false) {
     this.current = snapshot;
     // Header list size as nghttp2 counts it (RFC 9113 6.5.2: name + value + 32 per field): the
     // HTTP/1.1 head limit plus the per-field overhead, so both protocols admit the same requests.
@@ -144,6 +145,18 @@ export class H2SessionActor implements Actor<H2SessionMessage>, H2ExchangeOwner 
     });
   }
 
+  /** Rebalancing: GOAWAY to up to `count` sessions (their streams in flight finish). Returns how many. */
+  closeSome(count: number): number {
+    let asked = 0;
+    for (const s of this.sessions.keys()) {
+      if (asked >= count) break;
+      if (s.closed || s.destroyed) continue;
+      this.goAway(s);
+      asked++;
+    }
+    return asked;
+  }
+
   stats(): H2SessionStats {
     return { h2Sessions: this.sessions.size, h2SessionsTotal: this.sessionsTotal, h2Streams: this.exchanges.size, h2StreamsTotal: this.streamsTotal, h2RapidResetSessions: this.rapidResetSessions };
   }
@@ -181,6 +194,7 @@ export class H2SessionActor implements Actor<H2SessionMessage>, H2ExchangeOwner 
 
   private onStream(session: http2.ServerHttp2Session, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
     this.streamsTotal++;
+    if (this.shedding()) return shedStream(stream);
     const socket = session.socket;
     const tls = socket !== undefined && (socket as { encrypted?: boolean }).encrypted === true;
     const exchange = new H2Exchange(this, session, stream, headers, rawHeaders, { address: socket?.remoteAddress ?? '-', port: socket?.remotePort ?? 0, tls });
@@ -218,4 +232,14 @@ export class H2SessionActor implements Actor<H2SessionMessage>, H2ExchangeOwner 
     this.draining = true;
     for (const s of this.sessions.keys()) this.goAway(s);
   }
+}
+
+const SHED_BODY = '503 Service Unavailable: the proxy is overloaded, retry later\n';
+
+/** Overload (server.overload): the stream is answered 503 at once; the session stays. */
+function shedStream(stream: http2.ServerHttp2Stream): void {
+  stream.on('error', () => { /* the client may have reset it already */ });
+  if (stream.destroyed || stream.closed) return;
+  stream.respond({ ':status': 503, 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(SHED_BODY) });
+  stream.end(SHED_BODY);
 }

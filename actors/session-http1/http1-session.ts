@@ -38,7 +38,12 @@ export interface SessionOwner {
   internalError(err: unknown, requestId: string): void;
   exchangeDone(record: AccessRecord): void;
   requestStarted(): void;
+  /** True while the worker sheds load (server.overload): the request gets 503 and the connection closes. */
+  overloaded(): boolean;
 }
+
+/** Sent with a 503 for overload: a client may come back in a second (nginx's limit_req and Envoy's overload answer alike). */
+const RETRY_AFTER = ['retry-after', '1'];
 
 const enum Phase { Head, Dispatch, Exchange, Tunnel, Closed }
 const enum Body { None, Length, Chunked, Close, Rechunk, Dechunk }
@@ -96,6 +101,8 @@ export class Http1Session implements UpstreamConnectionOwner {
   private processingInput = false;
   /** Closed by us with end(): waiting for the client's side to close (or the Linger deadline). */
   private lingering = false;
+  /** Set by closeSoon() (rebalancing): no keep-alive after the response in progress. */
+  private closeRequested = false;
 
   // ---- per-request state (reset in resetExchange) ----
   private head: RequestHead | undefined;
@@ -207,6 +214,17 @@ export class Http1Session implements UpstreamConnectionOwner {
   /** Graceful close for drain: idle connections close now, busy ones after their response. */
   closeWhenIdle(): void {
     if (this.idle) this.destroy();
+  }
+
+  /**
+   * Rebalancing: this connection should go so that its client reconnects
+   * (and lands wherever the acceptor places it). Idle: closed now; busy: it
+   * closes after the response in progress, with `connection: close`.
+   */
+  closeSoon(): void {
+    this.closeRequested = true;
+    if (this.idle) this.destroy();
+    else if (this.phase !== Phase.Head) this.clientKeepAlive = false;
   }
 
   destroy(): void {
@@ -364,7 +382,7 @@ export class Http1Session implements UpstreamConnectionOwner {
     this.startedAt = performance.now();
     this.clientKeepAlive = head.keepAlive;
     const max = snapshot.limits.maxRequestsPerConnection;
-    if ((max > 0 && this.requests >= max) || this.owner.draining) this.clientKeepAlive = false;
+    if ((max > 0 && this.requests >= max) || this.owner.draining || this.closeRequested) this.clientKeepAlive = false;
 
     // Framing first: once we know where this request ends we can always answer it.
     if (head.chunked) {
@@ -382,6 +400,10 @@ export class Http1Session implements UpstreamConnectionOwner {
       this.reqKind = Body.None;
       this.reqDone = true;
     }
+    if (this.owner.overloaded()) {
+      this.clientKeepAlive = false;
+      return this.respondLocal(503, RETRY_AFTER, 'the proxy is overloaded, retry later');
+    }
 
     const target = head.target;
     let path: string;
@@ -394,10 +416,13 @@ export class Http1Session implements UpstreamConnectionOwner {
       return this.respondErrorAndClose(501, 'CONNECT is not supported by a reverse proxy');
     } else {
       // absolute-form (RFC 9112 3.2.2): the target's authority replaces Host.
+      // The authority ends at the first '/' or '?' (RFC 3986 3.2): `http://a?x=/y` is host `a`, path `/?x=/y`
+      // (an empty path becomes '/', RFC 9112 3.2.1), never host `a?x=` with path `/y`.
       const afterScheme = target.indexOf('//') + 2;
-      const slash = target.indexOf('/', afterScheme);
-      host = target.slice(afterScheme, slash < 0 ? target.length : slash);
-      path = slash < 0 ? '/' : target.slice(slash);
+      let authorityEnd = afterScheme;
+      while (authorityEnd < target.length && target.charCodeAt(authorityEnd) !== 0x2f && target.charCodeAt(authorityEnd) !== 0x3f) authorityEnd++;
+      host = target.slice(afterScheme, authorityEnd);
+      path = authorityEnd === target.length ? '/' : target.charCodeAt(authorityEnd) === 0x3f ? '/' + target.slice(authorityEnd) : target.slice(authorityEnd);
     }
     const q = path.indexOf('?');
     const rawPath = q < 0 ? path : path.slice(0, q);

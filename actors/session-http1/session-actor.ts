@@ -37,7 +37,11 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
   draining = false;
   private drainWaiters: Array<() => void> = [];
 
-  constructor(snapshot: ProxySnapshot, private readonly requestIdPrefix: string, readonly accessLogEnabled: boolean, private readonly sink: (r: AccessRecord) => void) {
+  /**
+   * `shedding`: the worker's overload verdict, asked once per request
+   * (true: answer 503); it counts what it refuses.
+   */
+  constructor(snapshot: ProxySnapshot, private readonly requestIdPrefix: string, readonly accessLogEnabled: boolean, private readonly sink: (r: AccessRecord) => void, private readonly shedding: () => boolean = () => false) {
     this.current = snapshot;
     this.sweeper = setInterval(() => {
       const now = Date.now();
@@ -83,6 +87,29 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
     });
   }
 
+  /**
+   * Rebalancing: asks up to `count` connections to go, idle ones first (they
+   * close now); busy ones close after their response. Returns how many were asked.
+   */
+  closeSome(count: number): number {
+    let asked = 0;
+    for (const s of this.sessions) {
+      if (asked >= count) return asked;
+      if (s.idle) {
+        s.closeSoon();
+        asked++;
+      }
+    }
+    for (const s of this.sessions) {
+      if (asked >= count) return asked;
+      if (!s.idle && !s.closed) {
+        s.closeSoon();
+        asked++;
+      }
+    }
+    return asked;
+  }
+
   stats(): SessionStats {
     return { connections: this.sessions.size, connectionsTotal: this.connectionsTotal, requestsTotal: this.requestCounter, internalErrors: this.internalErrors };
   }
@@ -99,6 +126,10 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
 
   requestStarted(): void {
     this.requestCounter++;
+  }
+
+  overloaded(): boolean {
+    return this.shedding();
   }
 
   sessionClosed(session: Http1Session): void {

@@ -29,6 +29,8 @@ export interface WorkerControlApi {
   ping(): { workerId: number; threadId: number; uptimeMs: number };
   stats(): WorkerReport;
   drain(deadlineMs: number): Promise<ControlResult>;
+  /** Rebalancing: close up to `count` client connections (idle first); answers how many were asked to go. */
+  closeConnections(count: number): number;
   prepareReload(reloadId: number, config: RuntimeConfig): Promise<ControlResult>;
   commitReload(reloadId: number): Promise<ControlResult>;
   abortReload(reloadId: number): Promise<ControlResult>;

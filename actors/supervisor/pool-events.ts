@@ -14,6 +14,7 @@ export type PoolEvent =
   | { readonly kind: 'acceptor-error'; readonly atMs: number; readonly listener: string; readonly message: string }
   | { readonly kind: 'reload-applied'; readonly atMs: number; readonly reloadId: number; readonly workers: number }
   | { readonly kind: 'reload-rejected'; readonly atMs: number; readonly reloadId: number; readonly error: string }
+  | { readonly kind: 'rebalanced'; readonly atMs: number; readonly workerId: number; readonly open: number; readonly mean: number; readonly asked: number; readonly spreadBefore: number }
   | { readonly kind: 'drain-started'; readonly atMs: number; readonly deadlineMs: number }
   | { readonly kind: 'drain-finished'; readonly atMs: number; readonly durationMs: number; readonly failures: number };
 

@@ -42,6 +42,9 @@ export interface PoolStats {
     readonly hangs: number;
     readonly reloads: number;
     readonly reloadFailures: number;
+    /** Rebalancing passes that asked a worker to shed connections, and the connections asked. */
+    readonly rebalances: number;
+    readonly rebalancedConnections: number;
     readonly events: readonly PoolEvent[];
   };
 }

@@ -1,4 +1,5 @@
 import type { AcceptorSetting } from '../../src/platform/node-features.js';
+import type { RebalanceSettings } from './rebalancer.js';
 
 /**
  * The parts of zproxy's config the runtime reads, declared structurally so
@@ -23,6 +24,7 @@ export interface RuntimeServerConfig {
   readonly watchdog: { readonly hangTimeoutMs: number; readonly heartbeatIntervalMs: number };
   readonly restart: { readonly maxRestarts: number; readonly withinMs: number; readonly backoffInitialMs: number; readonly backoffMaxMs: number };
   readonly timeouts: { readonly drainMs: number };
+  readonly rebalance: RebalanceSettings;
 }
 
 export interface RuntimeConfig {
@@ -38,6 +40,7 @@ export const RUNTIME_DEFAULTS: RuntimeServerConfig = {
   watchdog: { hangTimeoutMs: 2000, heartbeatIntervalMs: 100 },
   restart: { maxRestarts: 5, withinMs: 10_000, backoffInitialMs: 100, backoffMaxMs: 5000 },
   timeouts: { drainMs: 10_000 },
+  rebalance: { enabled: true, intervalMs: 5000, ratio: 1.5, minConnections: 64 },
 };
 
 /** listen(2) backlog when a listener does not set one: Node's net.Server default. */
@@ -53,5 +56,6 @@ export function resolveServerConfig(config: { readonly server?: Partial<RuntimeS
     watchdog: { ...RUNTIME_DEFAULTS.watchdog, ...s.watchdog },
     restart: { ...RUNTIME_DEFAULTS.restart, ...s.restart },
     timeouts: { ...RUNTIME_DEFAULTS.timeouts, ...s.timeouts },
+    rebalance: { ...RUNTIME_DEFAULTS.rebalance, ...s.rebalance },
   };
 }

@@ -14,6 +14,7 @@ import { resolveServerConfig, type RuntimeConfig, type RuntimeServerConfig } fro
 import { createCountersBuffer, monotonicMs, SharedCounters, WORKER_STATE } from './shared-counters.js';
 import { listenerChange, runTwoPhaseReload } from './two-phase-reload.js';
 import { Watchdog } from './watchdog.js';
+import { Rebalancer, type RebalanceOrder } from './rebalancer.js';
 import { WorkerSlot, type CommonBootData, type SlotHooks } from './worker-slot.js';
 
 /**
@@ -90,8 +91,9 @@ export class WorkerPool extends EventEmitter {
   private appModule = DEFAULT_APP_MODULE.href;
   private appData: StartOptions['appData'];
   private watchdog: Watchdog | undefined;
+  private rebalancer: Rebalancer | undefined;
   private startWaiter: { resolve: () => void; reject: (err: Error) => void; waiting: Set<number> } | undefined;
-  private readonly totals = { restarts: 0, crashes: 0, hangs: 0, reloads: 0, reloadFailures: 0 };
+  private readonly totals = { restarts: 0, crashes: 0, hangs: 0, reloads: 0, reloadFailures: 0, rebalances: 0, rebalancedConnections: 0 };
   private reloadChain: Promise<unknown> = Promise.resolve();
   private reloadSeq = 0;
   private pinWarned = false;
@@ -124,6 +126,7 @@ export class WorkerPool extends EventEmitter {
     try {
       await this.startNow(config, options);
       this.phase = 'running';
+      this.rebalancer?.start();
     } catch (err) {
       await this.stop();
       throw err;
@@ -161,6 +164,13 @@ export class WorkerPool extends EventEmitter {
       onHung: (slot, age) => this.onHung(this.slots[slot]!, age),
     });
     this.watchdog.start();
+    this.rebalancer = new Rebalancer(
+      counters,
+      // Read at every pass: a reload's settings apply from the next one.
+      () => resolveServerConfig(this.config!).rebalance,
+      () => this.slots.filter((s) => s.state === 'ready').map((s) => s.id),
+      (order, spread) => this.rebalance(order, spread),
+    );
     await new Promise<void>((resolve, reject) => {
       this.startWaiter = { resolve, reject, waiting: new Set(this.slots.map((s) => s.id)) };
       for (const slot of this.slots) this.spawn(slot);
@@ -240,6 +250,7 @@ export class WorkerPool extends EventEmitter {
       void this.slots[f.workerId]?.worker?.terminate();
     }
     this.totals.reloads++;
+    this.rebalancer?.start();
     this.record({ kind: 'reload-applied', reloadId, workers: outcome.committed.length });
     return { ok: true };
   }
@@ -258,6 +269,7 @@ export class WorkerPool extends EventEmitter {
   async drain(deadlineMs: number): Promise<void> {
     if (this.phase !== 'running') return;
     this.phase = 'draining';
+    this.rebalancer?.stop();
     const t0 = monotonicMs();
     this.record({ kind: 'drain-started', deadlineMs });
     for (const s of this.slots) this.cancelRespawn(s);
@@ -284,6 +296,7 @@ export class WorkerPool extends EventEmitter {
     if (this.phase === 'stopped') return;
     this.phase = 'stopped';
     this.watchdog?.stop();
+    this.rebalancer?.stop();
     for (const s of this.slots) this.cancelRespawn(s);
     await Promise.all(this.slots.map((s) => s.worker?.terminate()));
     await this.acceptor?.close();
@@ -313,6 +326,27 @@ export class WorkerPool extends EventEmitter {
         return { workerId: s.id, ok: false, error: (err as Error).message };
       }
     }));
+  }
+
+  /** Runs one rebalancing pass now instead of waiting for the timer (tests, `zproxy` admin). */
+  rebalanceNow(): Promise<void> {
+    return this.rebalancer?.pass() ?? Promise.resolve();
+  }
+
+  private async rebalance(order: RebalanceOrder, spreadBefore: number): Promise<void> {
+    const slot = this.slots[order.workerId];
+    if (!slot?.control || slot.state !== 'ready') return;
+    let asked: number;
+    try {
+      asked = await slot.control.call('closeConnections', [order.close], CONTROL_TIMEOUT_MS);
+    } catch {
+      return; // a worker that cannot answer is the watchdog's business, not ours
+    }
+    if (asked === 0) return;
+    this.totals.rebalances++;
+    this.totals.rebalancedConnections += asked;
+    this.record({ kind: 'rebalanced', workerId: order.workerId, open: order.open, mean: order.mean, asked, spreadBefore });
+    this.log('info', `worker ${order.workerId} held ${order.open} connections (mean ${order.mean.toFixed(1)}); asked ${asked} to reconnect`);
   }
 
   // ---- worker lifecycle -----------------------------------------------------

@@ -53,6 +53,8 @@ export class UpstreamGroup {
   /** protocol "h2": one HTTP/2 session per host; each acquire is a stream on it (never pooled). */
   private readonly h2: H2UpstreamSessions | undefined;
   connectFailures = 0;
+  /** Requests answered 503 because pool.maxPending were already waiting. */
+  private pendingRejected = 0;
   private idleSweep: NodeJS.Timeout | undefined;
   private waiterSweep: NodeJS.Timeout | undefined;
 
@@ -77,25 +79,33 @@ export class UpstreamGroup {
   }
 
   /** Idle + active connections over all hosts: the pool's reuse ratio is reuses / requests. */
-  stats(): { name: string; active: number; idle: number; requests: number; reuses: number; connects: number; connectFailures: number; hosts: Array<{ address: string; active: number; activeAllWorkers: number; idle: number; ejected: boolean }> } {
+  stats(): { name: string; active: number; idle: number; pending: number; pendingRejected: number; requests: number; reuses: number; connects: number; connectFailures: number; hosts: Array<{ address: string; active: number; activeAllWorkers: number; idle: number; ejected: boolean }> } {
     let idle = 0, requests = 0, reuses = 0, connects = 0;
     const now = Date.now();
     const hosts = this.hosts.map((h) => {
       idle += h.idle.length; requests += h.requestsTotal; reuses += h.reusesTotal; connects += h.connectsTotal;
       return { address: h.address, active: h.active, activeAllWorkers: h.activeAllWorkers, idle: h.idle.length, ejected: !h.isAvailable(now) };
     });
-    return { name: this.name, active: this.active, idle, requests, reuses, connects, connectFailures: this.connectFailures, hosts };
+    return { name: this.name, active: this.active, idle, pending: this.waiters.length, pendingRejected: this.pendingRejected, requests, reuses, connects, connectFailures: this.connectFailures, hosts };
   }
 
   /**
    * Gets a connection for one request. `cb` runs exactly once. Errors:
    * 'upstream.unavailable' (503, every host ejected or tried),
    * 'upstream.connect-failed' (502), 'upstream.connect-timeout' (504),
-   * 'upstream.pool-exhausted' (503, waited connectMs for a free slot).
+   * 'upstream.pool-exhausted' (503, waited connectMs for a free slot),
+   * 'upstream.pool-queue-full' (503, pool.maxPending requests already waiting).
    */
   acquire(key: string | undefined, owner: UpstreamConnectionOwner, cb: AcquireCallback): void {
     const max = this.config.pool.maxConnections;
     if (max > 0 && this.active >= max) {
+      const maxPending = this.config.pool.maxPending;
+      if (maxPending > 0 && this.waiters.length >= maxPending) {
+        // Envoy's max_pending_requests: past the bound, a queue only turns overload into memory and latency.
+        this.pendingRejected++;
+        cb({ code: 'upstream.pool-queue-full', status: 503, message: `upstream '${this.name}' has ${max} busy connections and ${maxPending} requests already waiting`, retryable: true, source: `upstream:${this.name}` }, undefined, false);
+        return;
+      }
       this.waiters.push({ key, owner, cb, deadline: Date.now() + this.config.timeouts.connectMs });
       if (!this.waiterSweep) {
         // Waiters expire on their own (503 at connectMs), not only when a connection frees up.

@@ -6,13 +6,14 @@
  * per connection, and a worker that crashed cannot leak its count: its
  * replacement zeroes the slot (the dead thread's sockets died with it).
  * Connections are counted only while a limit is set, so a proxy without
- * limits pays nothing here.
+ * limits pays nothing here. A worker shedding load (server.overload)
+ * refuses every new connection the same way.
  */
 import type net from 'node:net';
 import type { ListenerConfig, LimitsConfig } from '../../src/config/types.js';
 
 /** A plain-HTTP client gets a real answer (nginx's limit_conn answers 503); TLS or raw TCP clients are closed. */
-const REFUSAL_BODY = '503 Service Unavailable: connection limit reached\n';
+const REFUSAL_BODY = '503 Service Unavailable: connection limit reached or the proxy is overloaded\n';
 const HTTP_REFUSAL = Buffer.from(
   `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${REFUSAL_BODY.length}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${REFUSAL_BODY}`,
   'latin1',
@@ -41,7 +42,8 @@ export class ConnectionAdmission {
    * if it may proceed (and is now counted until it closes); false if it was
    * refused here and needs nothing more.
    */
-  admit(socket: net.Socket, limits: LimitsConfig, listener: ListenerConfig): boolean {
+  admit(socket: net.Socket, limits: LimitsConfig, listener: ListenerConfig, overloaded: boolean): boolean {
+    if (overloaded) return this.refuse(socket, listener);
     const perWorker = limits.maxConnectionsPerWorker;
     const total = limits.maxConnections;
     if (perWorker === 0 && total === 0) return true;

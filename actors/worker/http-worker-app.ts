@@ -5,6 +5,7 @@
  * accepted connection through the protocol detector to its session.
  */
 import { ConnectionAdmission, MAX_WORKER_SLOTS } from './connection-admission.js';
+import { OverloadMonitor } from './overload-monitor.js';
 import type net from 'node:net';
 import type { WorkerApp, WorkerAppContext, WorkerAppFactory, PreparedReload } from './worker-app-contract.js';
 import type { ZproxyConfig } from '../../src/config/types.js';
@@ -75,6 +76,7 @@ class HttpWorkerApp implements WorkerApp {
   private readonly dns = new DnsCache();
   private readonly slots: SharedSlots;
   private readonly admission: ConnectionAdmission;
+  private readonly overload: OverloadMonitor;
   private readonly session: SessionActor;
   /** HTTP/2 downstream connections (h2 after ALPN, h2c with prior knowledge). */
   private readonly h2: H2SessionActor;
@@ -102,6 +104,7 @@ class HttpWorkerApp implements WorkerApp {
     this.cache = data.cacheChannel !== undefined ? new CacheClient(data.cacheChannel, ctx.workerId) : undefined;
     this.slots = data.sharedSlots ? new SharedSlots(data.sharedSlots) : SharedSlots.create();
     const connectionSlots = Array.from({ length: MAX_WORKER_SLOTS }, (_, id) => this.slots.slot(`server:open-connections:${id}`));
+    this.overload = new OverloadMonitor(this.config.server.overload);
     this.admission = new ConnectionAdmission(this.slots.values, this.slots.slot(`server:open-connections:${ctx.workerId}`), connectionSlots);
     const access = this.config.logging.access;
     this.accessLog = access.enabled && data.accessLogRing ? new AccessLogProducer(data.accessLogRing, access.format, ctx.workerId, secretHeaderNames(this.config), secretQueryParams(this.config)) : undefined;
@@ -123,12 +126,12 @@ class HttpWorkerApp implements WorkerApp {
     // (A reload that adds `passive` to a config that had none of these cannot turn records on; 5xx then do not count.)
     const passive = Object.values(this.config.upstreams).some((g) => g.passive !== undefined);
     const recordsWanted = this.accessLog !== undefined || this.metrics !== undefined || passive;
-    const session = new SessionActor(built.snapshot, `${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}-`, recordsWanted, this.sinkFor(this.accessLog, this.metrics));
+    const session = new SessionActor(built.snapshot, `${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}-`, recordsWanted, this.sinkFor(this.accessLog, this.metrics), this.shedding);
     this.session = session;
     const streams = new StreamActor(`${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}-s`, recordsWanted, this.sinkFor(this.accessLog, this.metrics));
     this.streams = streams;
     this.streamTargets = buildStreamTargets(this.config, this.groups);
-    const h2 = new H2SessionActor(built.snapshot, this.config.server.limits, this.config.server.timeouts.clientIdleMs, `${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}h2-`, recordsWanted, this.sinkFor(this.accessLog, this.metrics));
+    const h2 = new H2SessionActor(built.snapshot, this.config.server.limits, this.config.server.timeouts.clientIdleMs, `${ctx.workerId.toString(36)}${Date.now().toString(36).slice(-4)}h2-`, recordsWanted, this.sinkFor(this.accessLog, this.metrics), this.shedding);
     this.h2 = h2;
     ctx.system.startTree({
       name: `worker-${ctx.workerId}`,
@@ -144,7 +147,7 @@ class HttpWorkerApp implements WorkerApp {
       socket.destroy();
       return;
     }
-    if (!this.admission.admit(socket, this.config.server.limits, listener)) return;
+    if (!this.admission.admit(socket, this.config.server.limits, listener, this.shedding())) return;
     const stream = this.streamTargets.get(listenerName);
     if (stream !== undefined) {
       if (this.metrics) socket.once('close', this.metrics.connectionOpened('stream'));
@@ -159,6 +162,19 @@ class HttpWorkerApp implements WorkerApp {
       h2c: listener.protocols.includes('h2c') ? (s, first) => this.acceptH2(s, first) : undefined,
       tls: tlsTermination === undefined ? undefined : (s, first) => tlsTermination.accept(s, first),
     });
+  }
+
+  /** The overload verdict for one new request or connection; counts it when it is refused. */
+  private readonly shedding = (): boolean => {
+    if (!this.overload.overloaded) return false;
+    this.overload.shed();
+    return true;
+  };
+
+  /** Rebalancing (the supervisor asks): up to `count` HTTP connections are asked to go, HTTP/1.1 first. */
+  closeConnections(count: number): number {
+    const http1 = this.session.closeSome(count);
+    return http1 + this.h2.closeSome(count - http1);
   }
 
   /** A completed TLS handshake: ALPN decides the session. */
@@ -184,6 +200,7 @@ class HttpWorkerApp implements WorkerApp {
         // Requests still on the old snapshot get 'stale' from the router thread and match locally.
         this.remoteRouter?.load(built.snapshot.generation, routeSpecs(config));
         this.config = config;
+        this.overload.apply(config.server.overload);
         this.groups = built.groups;
         this.routeGroups = routeGroupsOf(config, built.groups);
         this.listeners = new Map(config.listeners.map((l) => [l.name, l]));
@@ -209,6 +226,7 @@ class HttpWorkerApp implements WorkerApp {
     for (const g of this.groups.values()) g.closeIdle();
     this.redis.closeAll();
     await this.plugins.closeAll();
+    this.overload.stop();
   }
 
   stats(): Record<string, unknown> {
@@ -217,6 +235,7 @@ class HttpWorkerApp implements WorkerApp {
       ...this.streams.stats(),
       ...this.h2.stats(),
       ...this.admission.stats(),
+      overload: this.overload.stats(),
       accessLog: this.accessLog?.stats(),
       // Buckets forgotten while still refilling (the shared table was full around their slot): non-zero means more live keys than it holds.
       rateLimit: { evictions: this.buckets.evictions },

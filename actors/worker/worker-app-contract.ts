@@ -52,6 +52,12 @@ export interface WorkerApp {
    * `deadlineMs` is a duration: milliseconds from the call.
    */
   drain(deadlineMs: number): Promise<void>;
+  /**
+   * Optional, for rebalancing: ask up to `count` client connections to close
+   * (idle keep-alive ones at once, busy ones after their response; never a
+   * tunnel). Returns how many were asked. Apps without it are never rebalanced.
+   */
+  closeConnections?(count: number): number;
   /** JSON-able stats for the control plane (connections, requests, ...). */
   stats(): Record<string, unknown>;
 }

@@ -138,6 +138,10 @@ const control: WorkerControlApi = {
       return failed(err);
     }
   },
+  closeConnections(count) {
+    if (app.closeConnections === undefined || count <= 0) return 0;
+    return app.closeConnections(count);
+  },
   async prepareReload(reloadId, config) {
     if (pendingReload) await pendingReload.abort();
     pendingReload = undefined;

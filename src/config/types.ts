@@ -36,7 +36,26 @@ export interface ServerConfig {
   watchdog: WatchdogConfig;
   restart: RestartConfig;
   limits: LimitsConfig;
+  overload: OverloadConfig;
+  rebalance: RebalanceConfig;
   timeouts: ServerTimeoutsConfig;
+}
+
+/** Per-worker load shedding thresholds (actors/worker/overload-monitor.ts); 0 turns one off. */
+export interface OverloadConfig {
+  maxEventLoopDelayMs: number;
+  maxEventLoopUtilization: number;
+  maxHeapUsedBytes: number;
+  maxRssBytes: number;
+  sampleIntervalMs: number;
+}
+
+/** Supervisor-side connection rebalancing (actors/supervisor/rebalancer.ts). */
+export interface RebalanceConfig {
+  enabled: boolean;
+  intervalMs: number;
+  ratio: number;
+  minConnections: number;
 }
 
 export interface WatchdogConfig {
@@ -153,6 +172,8 @@ export interface UpstreamTlsConfig {
 export interface UpstreamPoolConfig {
   /** Per worker; 0 = unlimited. */
   maxConnections: number;
+  /** Requests waiting for a free connection when maxConnections are busy, per worker; 0 = unlimited. */
+  maxPending: number;
   maxIdle: number;
   idleTimeoutMs: number;
 }

@@ -53,6 +53,8 @@ describe('defaults and normalization', () => {
       watchdog: { hangTimeoutMs: 2000, heartbeatIntervalMs: 100 },
       restart: { maxRestarts: 5, withinMs: 10000, backoffInitialMs: 100, backoffMaxMs: 5000 },
       limits: { maxRequestLineBytes: 8192, maxHeaderBytes: 32768, maxHeaderCount: 100, maxBodyBytes: 0, maxConnections: 0, maxConnectionsPerWorker: 0, maxRequestsPerConnection: 0 },
+      overload: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, sampleIntervalMs: 250 },
+      rebalance: { enabled: true, intervalMs: 5000, ratio: 1.5, minConnections: 64 },
       timeouts: { headerMs: 10000, clientIdleMs: 60000, clientBodyMs: 60000, drainMs: 10000, handshakeMs: 10000 },
     });
     assert.deepEqual(config.listeners, [{ name: 'http', address: '127.0.0.1', port: 8080, mode: 'http', protocols: ['http1'], sni: {} }]);
@@ -61,7 +63,7 @@ describe('defaults and normalization', () => {
       hosts: [{ host: '127.0.0.1', port: 3000, weight: 1, address: '127.0.0.1:3000' }],
       strategy: 'round-robin',
       protocol: 'http1',
-      pool: { maxConnections: 0, maxIdle: 64, idleTimeoutMs: 60000 },
+      pool: { maxConnections: 0, maxPending: 1024, maxIdle: 64, idleTimeoutMs: 60000 },
       timeouts: { resolveMs: 2000, connectMs: 5000, readMs: 60000, writeMs: 60000, idleMs: 60000 },
       retries: 2,
     });

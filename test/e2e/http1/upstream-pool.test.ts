@@ -116,3 +116,27 @@ test('a request waiting for a pool slot gets 503 at connectMs even when no conne
     await origin.close();
   }
 });
+
+test('past pool.maxPending waiting requests, the next one gets 503 at once instead of queueing', async () => {
+  const origin = await slowOrigin(800);
+  const proxy = await startProxy(proxyConfig({ upstreams: { up: upstreamGroup([origin.port], { pool: { maxConnections: 1, maxPending: 1 }, timeouts: { connectMs: 5000, readMs: 5000 } }) } }));
+  try {
+    const first = httpRequest(proxy.port, { path: '/slow' });
+    await new Promise((r) => setTimeout(r, 50));
+    const queued = httpRequest(proxy.port, { path: '/queued' });
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    const shed = await httpRequest(proxy.port, { path: '/shed' });
+    const waited = Date.now() - t0;
+    assert.equal(shed.status, 503);
+    assert.ok(waited < 500, `the third request was answered after ${waited} ms, not queued (the slow answer takes 800 ms)`);
+    assert.equal((await first).status, 200);
+    assert.equal((await queued).status, 200, 'the one waiting request is served on the freed connection');
+    const stats = proxy.upstream('up') as unknown as { pendingRejected: number; pending: number };
+    assert.equal(stats.pendingRejected, 1);
+    assert.equal(stats.pending, 0);
+  } finally {
+    await proxy.close();
+    await origin.close();
+  }
+});
