@@ -22,7 +22,7 @@ import { HttpMetricsRecorder } from '../metrics/http-metrics-recorder.js';
 import { WorkerVitals } from '../metrics/worker-vitals.js';
 import type { AccessRecord } from '../session-http1/access-record.js';
 import { SharedBuckets } from '../middleware/rate-limit/shared-buckets.js';
-import { RedisLimiters } from '../middleware/rate-limit/redis-limiter.js';
+import { loadRedisClient, RedisLimiters } from '../middleware/rate-limit/redis-limiter.js';
 import { PluginRegistry, type LoadedPlugin } from '../middleware/plugin/load-plugin.js';
 import { StreamActor } from '../session-stream/stream-actor.js';
 import type { StreamTarget } from '../session-stream/stream-session.js';
@@ -191,6 +191,7 @@ class HttpWorkerApp implements WorkerApp {
   }
 
   async prepareReload(config: ZproxyConfig): Promise<PreparedReload> {
+    await loadOptionalModules(config);
     const built = this.build(config, await this.plugins.load(config));
     // Certificates are read and checked here, in prepare: a bad pair aborts the reload.
     const listenerTls = buildListenerTls(config, this.acceptSecure);
@@ -277,7 +278,14 @@ class HttpWorkerApp implements WorkerApp {
   }
 }
 
+/** Libraries only some configs need are imported on demand (see loadRedisClient): a worker without them starts sooner. */
+async function loadOptionalModules(config: ZproxyConfig): Promise<void> {
+  const usesRedis = Object.values(config.middleware).some((m) => m.type === 'rate-limit' && m.backend === 'redis');
+  if (usesRedis) await loadRedisClient();
+}
+
 export const createWorkerApp: WorkerAppFactory = async (ctx) => {
+  await loadOptionalModules(ctx.config as unknown as ZproxyConfig);
   const placement = (ctx.config as unknown as ZproxyConfig).server.placement;
   // pipelined/postmessage: this worker's router actor runs on a thread of its own (research placements).
   const remote = placement === 'local' ? undefined : await RemoteRouter.start(ctx.system, placement);

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import type { PluginMiddlewareConfig, ZproxyConfig } from '../../../src/config/types.js';
 import { ZproxyError } from '../../../src/kernel/errors.js';
 import type { Middleware } from '../middleware.js';
-import { PoolPluginMiddleware } from './plugin-pool.js';
+import type { PoolPluginMiddleware } from './plugin-pool.js';
 
 /** What the loader hands createMiddleware for one plugin middleware. */
 export interface LoadedPlugin {
@@ -53,7 +53,9 @@ export async function loadPlugin(config: PluginMiddlewareConfig): Promise<Loaded
   }
   if (config.pool) {
     if (typeof mod.onRequest !== 'function') throw pluginError(config, 'with pool: true the module must export a function onRequest(request)');
-    const middleware = new PoolPluginMiddleware(config.name, url, config.options);
+    // Piscina is imported only for a pooled plugin: workers without one start faster.
+    const { PoolPluginMiddleware: Pooled } = await import('./plugin-pool.js');
+    const middleware: PoolPluginMiddleware = new Pooled(config.name, url, config.options);
     return { create: () => middleware, close: () => middleware.close() };
   }
   const factory = (typeof mod.default === 'function' ? mod.default : mod.createMiddleware) as PluginFactory | undefined;

@@ -13,7 +13,19 @@
  * queue until it is ready, within that timeout). The outage and the recovery
  * are each logged once, not per request.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+
+/**
+ * ioredis is ~45 modules and a quarter of a worker's start time: it is
+ * imported only when a config names a Redis (loadRedisClient, awaited by the
+ * worker app before it builds such a config), so a respawned worker without
+ * one serves sooner.
+ */
+let RedisClient: typeof Redis | undefined;
+
+export async function loadRedisClient(): Promise<void> {
+  RedisClient ??= (await import('ioredis')).Redis;
+}
 
 /**
  * KEYS[1] bucket; ARGV[1] T (µs per token), ARGV[2] tau (burst * T, µs).
@@ -59,7 +71,8 @@ export class RedisLimiter {
   private closing = false;
 
   constructor(readonly url: string, private readonly log: (message: string) => void = (m) => process.emitWarning(m, { code: 'ZPROXY_RATE_LIMIT' })) {
-    this.client = new Redis(url, {
+    if (RedisClient === undefined) throw new Error(`internal: a Redis limiter for ${redactUrl(url)} was built before loadRedisClient() resolved`);
+    this.client = new RedisClient(url, {
       maxRetriesPerRequest: 0,
       commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,

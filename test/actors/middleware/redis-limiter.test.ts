@@ -1,6 +1,6 @@
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisLimiter, redactUrl } from '../../../actors/middleware/rate-limit/redis-limiter.js';
+import { loadRedisClient, RedisLimiter, redactUrl } from '../../../actors/middleware/rate-limit/redis-limiter.js';
 import { freeTcpPort, redisAvailable, startRedis } from '../../e2e/middleware/redis-server.js';
 
 test('a Redis URL never reaches a log with its password', () => {
@@ -13,6 +13,8 @@ test('a Redis URL never reaches a log with its password', () => {
 const skip = redisAvailable() ? false : 'redis-server is not installed';
 
 describe('RedisLimiter against a real redis-server', { timeout: 30_000, skip }, () => {
+  // The worker app loads ioredis before building a config that names a Redis; so does this test.
+  before(() => loadRedisClient());
   test('the Lua bucket allows the burst, then denies with the time to the next token', async () => {
     const redis = await startRedis();
     const logs: string[] = [];
