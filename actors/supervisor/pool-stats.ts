@@ -45,6 +45,9 @@ export interface PoolStats {
     /** Rebalancing passes that asked a worker to shed connections, and the connections asked. */
     readonly rebalances: number;
     readonly rebalancedConnections: number;
+    /** The spare worker thread (server.restart.standby) and how many times one replaced a dead worker. */
+    readonly standby: 'off' | 'warming' | 'ready';
+    readonly standbyUsed: number;
     readonly events: readonly PoolEvent[];
   };
 }

@@ -22,7 +22,8 @@ export interface RuntimeServerConfig {
   readonly acceptor: AcceptorSetting;
   readonly pinning: boolean;
   readonly watchdog: { readonly hangTimeoutMs: number; readonly heartbeatIntervalMs: number };
-  readonly restart: { readonly maxRestarts: number; readonly withinMs: number; readonly backoffInitialMs: number; readonly backoffMaxMs: number };
+  /** standby: keep a warmed spare worker thread for restarts (default true). */
+  readonly restart: { readonly maxRestarts: number; readonly withinMs: number; readonly backoffInitialMs: number; readonly backoffMaxMs: number; readonly standby?: boolean };
   readonly timeouts: { readonly drainMs: number };
   readonly rebalance: RebalanceSettings;
 }
@@ -38,7 +39,7 @@ export const RUNTIME_DEFAULTS: RuntimeServerConfig = {
   acceptor: 'auto',
   pinning: false,
   watchdog: { hangTimeoutMs: 2000, heartbeatIntervalMs: 100 },
-  restart: { maxRestarts: 5, withinMs: 10_000, backoffInitialMs: 100, backoffMaxMs: 5000 },
+  restart: { maxRestarts: 5, withinMs: 10_000, backoffInitialMs: 100, backoffMaxMs: 5000, standby: true },
   timeouts: { drainMs: 10_000 },
   rebalance: { enabled: true, intervalMs: 5000, ratio: 1.5, minConnections: 64 },
 };

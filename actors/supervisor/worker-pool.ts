@@ -15,6 +15,7 @@ import { createCountersBuffer, monotonicMs, SharedCounters, WORKER_STATE } from 
 import { listenerChange, runTwoPhaseReload } from './two-phase-reload.js';
 import { Watchdog } from './watchdog.js';
 import { Rebalancer, type RebalanceOrder } from './rebalancer.js';
+import { StandbyWorker } from './standby-worker.js';
 import { WorkerSlot, type CommonBootData, type SlotHooks } from './worker-slot.js';
 
 /**
@@ -92,6 +93,7 @@ export class WorkerPool extends EventEmitter {
   private appData: StartOptions['appData'];
   private watchdog: Watchdog | undefined;
   private rebalancer: Rebalancer | undefined;
+  private standby: StandbyWorker | undefined;
   private startWaiter: { resolve: () => void; reject: (err: Error) => void; waiting: Set<number> } | undefined;
   private readonly totals = { restarts: 0, crashes: 0, hangs: 0, reloads: 0, reloadFailures: 0, rebalances: 0, rebalancedConnections: 0 };
   private reloadChain: Promise<unknown> = Promise.resolve();
@@ -127,6 +129,7 @@ export class WorkerPool extends EventEmitter {
       await this.startNow(config, options);
       this.phase = 'running';
       this.rebalancer?.start();
+      this.standby?.ensure();
     } catch (err) {
       await this.stop();
       throw err;
@@ -164,6 +167,7 @@ export class WorkerPool extends EventEmitter {
       onHung: (slot, age) => this.onHung(this.slots[slot]!, age),
     });
     this.watchdog.start();
+    if (server.restart.standby !== false) this.standby = new StandbyWorker(this.workerScript, this.appModule);
     this.rebalancer = new Rebalancer(
       counters,
       // Read at every pass: a reload's settings apply from the next one.
@@ -270,6 +274,8 @@ export class WorkerPool extends EventEmitter {
     if (this.phase !== 'running') return;
     this.phase = 'draining';
     this.rebalancer?.stop();
+    // Awaited last: until every worker closed its listening fds, a millisecond spent here is connections queued, then reset.
+    const standbyStopped = this.standby?.stop();
     const t0 = monotonicMs();
     this.record({ kind: 'drain-started', deadlineMs });
     for (const s of this.slots) this.cancelRespawn(s);
@@ -288,6 +294,7 @@ export class WorkerPool extends EventEmitter {
         return false;
       }
     }));
+    await standbyStopped;
     this.record({ kind: 'drain-finished', durationMs: monotonicMs() - t0, failures: results.filter((ok) => !ok).length });
   }
 
@@ -297,6 +304,7 @@ export class WorkerPool extends EventEmitter {
     this.phase = 'stopped';
     this.watchdog?.stop();
     this.rebalancer?.stop();
+    await this.standby?.stop();
     for (const s of this.slots) this.cancelRespawn(s);
     await Promise.all(this.slots.map((s) => s.worker?.terminate()));
     await this.acceptor?.close();
@@ -310,7 +318,7 @@ export class WorkerPool extends EventEmitter {
       acceptor: this.acceptorKind,
       listeners: this.bound,
       workers,
-      supervisor: { ...this.totals, events: this.events.list() },
+      supervisor: { ...this.totals, standby: this.standby?.state ?? 'off', standbyUsed: this.standby?.used ?? 0, events: this.events.list() },
     };
   }
 
@@ -370,7 +378,9 @@ export class WorkerPool extends EventEmitter {
       listeners: this.acceptor!.workerPlans(),
       heartbeatIntervalMs: this.server!.watchdog.heartbeatIntervalMs,
     };
-    slot.spawn(this.workerScript, common, this.appData?.(slot.id) ?? {}, this.configGeneration, this.hooks);
+    // A respawn takes the warmed spare when there is one; the pool's first start spawns fresh threads.
+    const standby = this.phase === 'running' ? this.standby?.take() : undefined;
+    slot.spawn(this.workerScript, common, this.appData?.(slot.id) ?? {}, this.configGeneration, this.hooks, standby);
   }
 
   private onReady(slot: WorkerSlot, pin: WorkerSlot['pin']): void {
@@ -385,6 +395,7 @@ export class WorkerPool extends EventEmitter {
       if (!this.pinWarned) this.log('warn', `cannot pin worker ${slot.id} to CPU ${pin.cpu}: ${pin.reason}; workers run unpinned`);
       this.pinWarned = true;
     }
+    if (this.phase === 'running') this.standby?.ensure();
     if (slot.downSinceMs !== undefined) {
       this.record({ kind: 'worker-restarted', workerId: slot.id, threadId: slot.threadId, downMs: now - slot.downSinceMs, restarts: slot.restarts });
       slot.downSinceMs = undefined;

@@ -1,7 +1,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ErrorRecord } from '../../src/kernel/errors.js';
 import type { PinResult } from '../../src/platform/pin-thread.js';
-import type { WorkerBootData, WorkerLifecycleMessage } from '../worker/worker-boot-data.js';
+import type { StandbyAssignMessage, WorkerBootData, WorkerLifecycleMessage } from '../worker/worker-boot-data.js';
 import { ControlClient } from './control-plane.js';
 import type { WorkerSlotState } from './pool-stats.js';
 import { RestartBackoff, type RestartPolicy } from './restart-backoff.js';
@@ -61,12 +61,22 @@ export class WorkerSlot {
     this.backoff = new RestartBackoff(policy);
   }
 
-  spawn(script: URL, common: CommonBootData, appData: WorkerBootData['appData'], configGeneration: number, hooks: SlotHooks): void {
+  /**
+   * Fills the slot with a new worker thread, or with `standby`, a thread that
+   * already imported the app (it gets the same boot data by message).
+   */
+  spawn(script: URL, common: CommonBootData, appData: WorkerBootData['appData'], configGeneration: number, hooks: SlotHooks, standby?: Worker): void {
     this.generation++;
     const generation = this.generation;
     const { port1, port2 } = new MessageChannel();
     const data: WorkerBootData = { ...common, workerId: this.id, generation, cpu: this.cpu, numaNode: this.numaNode, controlPort: port2, appData };
-    const worker = new Worker(script, { workerData: data, transferList: [port2] });
+    let worker: Worker;
+    if (standby !== undefined) {
+      worker = standby;
+      worker.postMessage({ kind: 'supervisor.standby-assign', boot: data } satisfies StandbyAssignMessage, [port2]);
+    } else {
+      worker = new Worker(script, { workerData: data, transferList: [port2] });
+    }
     this.worker = worker;
     this.control = new ControlClient(port1, this.id);
     this.state = 'starting';

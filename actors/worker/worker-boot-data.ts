@@ -30,6 +30,30 @@ export interface WorkerBootData {
   readonly appData: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * workerData of a standby thread (server.restart.standby): it imports the
+ * app's module graph ahead of time, says so, and waits for the boot data of
+ * the slot it will fill, so that a crashed worker's replacement skips the
+ * slowest part of a start.
+ */
+export interface StandbyBootData {
+  readonly standby: true;
+  readonly appModule: string;
+}
+
+/** Main thread -> standby: become this worker (the control port travels in the transfer list). */
+export interface StandbyAssignMessage {
+  readonly kind: 'supervisor.standby-assign';
+  readonly boot: WorkerBootData;
+}
+
+/** Standby -> main thread: modules loaded, ready to be assigned. */
+export interface StandbyReadyMessage {
+  readonly kind: 'supervisor.standby-ready';
+  /** How long the import took. */
+  readonly warmMs: number;
+}
+
 /** A worker's exit code when its root actor supervisor gave up (EX_SOFTWARE, sysexits.h). */
 export const EXIT_ESCALATED = 70;
 /** A worker's exit code when its app or listeners could not start (EX_CONFIG, sysexits.h). */

@@ -6,7 +6,7 @@ import { currentKernelThreadId, pinCurrentThread } from '../../src/platform/pin-
 import { createWorkerAcceptor } from '../acceptor/acceptor-factory.js';
 import { exposeControl, type ControlResult, type WorkerControlApi } from '../supervisor/control-plane.js';
 import { WORKER_STATE, WorkerSlotCounters } from '../supervisor/shared-counters.js';
-import { EXIT_ESCALATED, EXIT_START_FAILED, type WorkerBootData, type WorkerLifecycleMessage } from './worker-boot-data.js';
+import { EXIT_ESCALATED, EXIT_START_FAILED, type StandbyAssignMessage, type StandbyBootData, type StandbyReadyMessage, type WorkerBootData, type WorkerLifecycleMessage } from './worker-boot-data.js';
 import type { PreparedReload, WorkerApp, WorkerAppContext, WorkerAppFactory, ZproxyConfig } from './worker-app-contract.js';
 
 /**
@@ -16,8 +16,22 @@ import type { PreparedReload, WorkerApp, WorkerAppContext, WorkerAppFactory, Zpr
  * Sends: lifecycle messages (ready, start-failed, escalated) to the main thread.
  */
 
-const boot = workerData as WorkerBootData;
 const port = parentPort!;
+
+/** The boot data: given at spawn, or, for a standby thread, once the main thread assigns it a slot. */
+async function bootData(): Promise<WorkerBootData> {
+  const data = workerData as WorkerBootData | StandbyBootData;
+  if (!('standby' in data)) return data;
+  const t0 = performance.now();
+  // Warm the module graph; a failure here shows again (and is reported) when the assigned start imports it.
+  await import(data.appModule).catch(() => undefined);
+  return new Promise((resolve) => {
+    port.once('message', (msg: StandbyAssignMessage) => resolve(msg.boot));
+    port.postMessage({ kind: 'supervisor.standby-ready', warmMs: performance.now() - t0 } satisfies StandbyReadyMessage);
+  });
+}
+
+const boot = await bootData();
 const source = `worker-${boot.workerId}`;
 const startedAt = Date.now();
 const counters = new WorkerSlotCounters(boot.counters, boot.workerId);

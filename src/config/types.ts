@@ -68,6 +68,8 @@ export interface RestartConfig {
   withinMs: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** A warmed spare worker thread replaces a dead worker (actors/supervisor/standby-worker.ts). */
+  standby: boolean;
 }
 
 /** 0 means unlimited for maxBodyBytes, maxConnections, maxConnectionsPerWorker, maxRequestsPerConnection. */

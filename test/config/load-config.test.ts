@@ -51,7 +51,7 @@ describe('defaults and normalization', () => {
       pinning: true,
       watchConfig: false,
       watchdog: { hangTimeoutMs: 2000, heartbeatIntervalMs: 100 },
-      restart: { maxRestarts: 5, withinMs: 10000, backoffInitialMs: 100, backoffMaxMs: 5000 },
+      restart: { maxRestarts: 5, withinMs: 10000, backoffInitialMs: 100, backoffMaxMs: 5000, standby: true },
       limits: { maxRequestLineBytes: 8192, maxHeaderBytes: 32768, maxHeaderCount: 100, maxBodyBytes: 0, maxConnections: 0, maxConnectionsPerWorker: 0, maxRequestsPerConnection: 0 },
       overload: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, sampleIntervalMs: 250 },
       rebalance: { enabled: true, intervalMs: 5000, ratio: 1.5, minConnections: 64 },
