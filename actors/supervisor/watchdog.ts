@@ -15,8 +15,9 @@ export interface WatchdogOptions {
   readonly counters: SharedCounters;
   readonly hangTimeoutMs: number;
   /**
-   * Extra time a starting worker gets: its first beat comes after the thread
-   * boots and loads its modules (~50-150 ms, more on a loaded machine).
+   * Extra time a starting worker gets, until it reports ready: the thread
+   * boots, then imports and builds its app (~0.3-1 s, more on a loaded
+   * machine), and its loop may not turn for long stretches meanwhile.
    */
   readonly startupGraceMs: number;
   /** Slots to watch now (workers alive and not being stopped). */
@@ -49,7 +50,10 @@ export class Watchdog {
       const state = counters.state(slot);
       if (state === WORKER_STATE.dead) continue;
       const age = counters.heartbeatAgeMs(slot, nowMs);
-      const limit = state === WORKER_STATE.starting && counters.beats(slot) === 0 ? hangTimeoutMs + startupGraceMs : hangTimeoutMs;
+      // The grace covers the whole start, not only the time to the first beat: the worker beats first, then
+      // imports and builds its app, and on a CPU-starved machine that import alone stalls its loop for 0.5-2 s
+      // (measured under load average 10 on 2 cores: starts failed with "no heartbeat for 2076 ms").
+      const limit = state === WORKER_STATE.starting ? hangTimeoutMs + startupGraceMs : hangTimeoutMs;
       if (age > limit) {
         // Marked dead first so the next tick does not report the same hang while terminate() runs.
         counters.setState(slot, WORKER_STATE.dead);
