@@ -41,6 +41,13 @@ export function requestFieldsFromH2(rawHeaders: readonly string[]): { fields: st
   return { fields: out, authority: target };
 }
 
+/** Bytes of the HTTP/1.1 field section these flat fields make ("name: value\r\n" each). */
+export function fieldSectionBytes(fields: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < fields.length; i += 2) n += fields[i]!.length + fields[i + 1]!.length + 4;
+  return n;
+}
+
 /** Response fields that HTTP/2 forbids or that describe the upstream hop only. */
 function connectionSpecific(lower: string): boolean {
   switch (lower) {

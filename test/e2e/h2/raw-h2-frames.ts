@@ -1,9 +1,13 @@
 /**
  * Raw HTTP/2 frames (RFC 9113 4.1) for abuse tests that a well-behaved
- * client library will not send: floods of PING, SETTINGS and RST_STREAM.
- * Header blocks use only HPACK static-table entries (RFC 7541 Appendix A)
- * and literals without indexing, so no encoder state is needed.
+ * client library will not send: floods of PING, SETTINGS and RST_STREAM,
+ * frames with lying lengths, on the wrong stream or badly padded, and header
+ * floods. Small header blocks use only HPACK static-table entries (RFC 7541
+ * Appendix A) and literals without indexing, so no encoder state is needed;
+ * large ones come from hpack.js (hpackBlock).
  */
+import { createRequire } from 'node:module';
+
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8 } as const;
 export const ERROR = { NO_ERROR: 0, PROTOCOL_ERROR: 1, CANCEL: 8, ENHANCE_YOUR_CALM: 11 } as const;
@@ -70,4 +74,79 @@ export class FrameReader {
     const g = this.frames.find((f) => f.type === FRAME.GOAWAY);
     return g === undefined ? undefined : g.payload.readUInt32BE(4);
   }
+}
+
+// ---- invalid frames and header floods (h2-frame-abuse.test.ts) ----
+
+export const FRAME_TYPE = { ...FRAME, PRIORITY: 2, CONTINUATION: 9 } as const;
+export const FLAG = { END_STREAM: 0x1, END_HEADERS: 0x4, PADDED: 0x8 } as const;
+/** RFC 9113 7. */
+export const H2_ERROR = {
+  ...ERROR, INTERNAL_ERROR: 2, FLOW_CONTROL_ERROR: 3, STREAM_CLOSED: 5, FRAME_SIZE_ERROR: 6, REFUSED_STREAM: 7, COMPRESSION_ERROR: 9,
+} as const;
+
+/** A frame whose length field says `declaredLength` whatever the payload is (a lying length). */
+export function frameWithLength(type: number, flags: number, streamId: number, payload: Buffer, declaredLength: number): Buffer {
+  const f = frame(type, flags, streamId, payload);
+  f.writeUIntBE(declaredLength, 0, 3);
+  return f;
+}
+
+interface HpackCompressor {
+  write(headers: Array<{ name: string; value: string }>): void;
+  read(): Buffer | null;
+}
+interface HpackModule { compressor: { create(options: { table: { size: number } }): HpackCompressor } }
+
+/**
+ * An HPACK header block from hpack.js (no type declarations ship with it, hence
+ * createRequire and the local interface). A fresh compressor per block: the
+ * peer's decoder starts from an empty dynamic table on each new connection, so
+ * use one block per connection, or pass the same compressor for a sequence.
+ */
+export function hpackBlock(headers: Array<[string, string]>, compressor: HpackCompressor = newCompressor()): Buffer {
+  compressor.write(headers.map(([name, value]) => ({ name, value })));
+  const out: Buffer[] = [];
+  for (let b = compressor.read(); b !== null; b = compressor.read()) out.push(b);
+  return Buffer.concat(out);
+}
+
+export function newCompressor(): HpackCompressor {
+  const hpack = createRequire(import.meta.url)('hpack.js') as HpackModule;
+  return hpack.compressor.create({ table: { size: 4096 } });
+}
+
+/** A header block split into HEADERS + CONTINUATION frames of at most `chunk` bytes; END_HEADERS on the last. */
+export function headersWithContinuations(streamId: number, block: Buffer, chunk: number, endStream = true): Buffer {
+  const parts: Buffer[] = [];
+  for (let off = 0, first = true; first || off < block.length; first = false) {
+    const piece = block.subarray(off, Math.min(block.length, off + chunk));
+    off += piece.length;
+    const last = off >= block.length;
+    const flags = (last ? FLAG.END_HEADERS : 0) | (first && endStream ? FLAG.END_STREAM : 0);
+    parts.push(frame(first ? FRAME_TYPE.HEADERS : FRAME_TYPE.CONTINUATION, flags, streamId, piece));
+  }
+  return Buffer.concat(parts);
+}
+
+/** All RST_STREAM frames received, as [streamId, code]. */
+export function rstCodes(frames: readonly ReceivedFrame[]): Array<[number, number]> {
+  return frames.filter((f) => f.type === FRAME.RST_STREAM).map((f) => [f.streamId, f.payload.readUInt32BE(0)]);
+}
+
+interface HpackDecompressor {
+  write(block: Buffer): void;
+  execute(): void;
+  read(): { name: string; value: string } | null;
+}
+
+/** Decodes one header block (from a fresh decoder: the first block the peer sent on a connection). */
+export function decodeFirstHeaderBlock(block: Buffer): Array<[string, string]> {
+  const hpack = createRequire(import.meta.url)('hpack.js') as { decompressor: { create(o: { table: { size: number } }): HpackDecompressor } };
+  const d = hpack.decompressor.create({ table: { size: 4096 } });
+  d.write(block);
+  d.execute();
+  const out: Array<[string, string]> = [];
+  for (let h = d.read(); h !== null; h = d.read()) out.push([h.name, h.value]);
+  return out;
 }
