@@ -9,6 +9,7 @@
  * finish on the old one.
  */
 import tls from 'node:tls';
+import { constants as cryptoConstants } from 'node:crypto';
 import type net from 'node:net';
 import type { ListenerProtocol, ListenerTlsConfig } from '../../src/config/types.js';
 import type { CertificateStore } from './certificate-store.js';
@@ -39,6 +40,10 @@ export class TlsTerminator {
       key: pair.key,
       minVersion: config.minVersion,
       ...(config.ciphers !== undefined ? { ciphers: config.ciphers } : {}),
+      // Node allows client-initiated TLS 1.2 renegotiation (3 per 10 min per connection): each one
+      // costs the server a full handshake, so a client could spend our CPU at no cost to itself
+      // (CVE-2011-1473). Nothing we serve needs it, and HTTP/2 forbids it (RFC 9113 9.2.1).
+      secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
       SNICallback: (serverName, cb) => cb(null, store.contextFor(serverName)),
       ALPNProtocols: alpnFor(protocols),
       handshakeTimeout: handshakeMs,

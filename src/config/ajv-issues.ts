@@ -8,6 +8,7 @@
 import type { ErrorObject } from 'ajv';
 import { childPointer, pointerSegments, type ConfigIssue } from './config-error.js';
 import { didYouMean } from './did-you-mean.js';
+import { REDACTED, redactValueAt } from './redact-config.js';
 
 type SchemaNode = Record<string, unknown>;
 
@@ -35,14 +36,23 @@ export function issuesFromAjv(errors: readonly ErrorObject[], rootSchema: Schema
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
-    const issue = issueFor(error, rootSchema);
-    if (issue === undefined) continue;
+    const found = issueFor(error, rootSchema);
+    if (found === undefined) continue;
+    const issue = withoutSecret(found, error);
     const id = `${issue.path}\n${issue.message}`;
     if (seen.has(id)) continue;
     seen.add(id);
     issues.push(issue);
   }
   return issues;
+}
+
+/** A message that quotes a credential (an API key of the wrong type, a Redis URL with its password) quotes it redacted. */
+function withoutSecret(issue: ConfigIssue, e: ErrorObject): ConfigIssue {
+  const hidden = redactValueAt(e.instancePath, e.data);
+  if (hidden === e.data) return issue;
+  const replacement = typeof hidden === 'string' && hidden !== REDACTED ? show(hidden) : REDACTED;
+  return { ...issue, message: issue.message.split(show(e.data)).join(replacement) };
 }
 
 function issueFor(e: ErrorObject, root: SchemaNode): ConfigIssue | undefined {

@@ -47,6 +47,25 @@ export function redactConfig(config: ZproxyConfig): ZproxyConfig {
   return copy;
 }
 
+// JSON pointers (into the config document) of values that are credentials wherever they appear.
+const SECRET_POINTER = /^\/admin\/token$|^\/middleware\/[^/]+\/keys\/\d+\/key$/;
+const REDIS_URL_POINTER = /^\/middleware\/[^/]+\/redis\/url$/;
+// Header values (route or headers middleware) and plugin options, where the name says whether it is a secret.
+const NAMED_VALUE_POINTER = /\/(?:set|add)\/[^/]+$|\/options(?:\/[^/]+)+$/;
+
+/**
+ * The value found at `pointer` in a config document, safe to echo in an error
+ * message: config errors reach terminals, CI logs and the app log, so the
+ * same values redactConfig hides are hidden here too.
+ */
+export function redactValueAt(pointer: string, value: unknown): unknown {
+  if (SECRET_POINTER.test(pointer)) return REDACTED;
+  if (REDIS_URL_POINTER.test(pointer)) return typeof value === 'string' ? redactUrlPassword(value) : value;
+  if (NAMED_VALUE_POINTER.test(pointer) && SECRET_NAME.test(pointer.slice(pointer.lastIndexOf('/') + 1))) return REDACTED;
+  if (typeof value === 'string' && PEM.test(value)) return REDACTED;
+  return value;
+}
+
 /** "redis://user:pw@host:6379" -> "redis://user:[redacted]@host:6379"; userinfo without ":" may be a bare password. */
 export function redactUrlPassword(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_match, scheme: string, userinfo: string) => {
