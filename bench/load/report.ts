@@ -11,14 +11,17 @@ export class MarkedSectionError extends Error {
   readonly code = 'LOAD_DOC_MARKERS_MISSING';
 }
 
-/** Replaces what lies between the markers; everything outside them is kept byte for byte. */
-export function replaceMarkedSection(doc: string, body: string): string {
-  const begin = doc.indexOf(SECTION_BEGIN);
-  const end = doc.indexOf(SECTION_END);
+/**
+ * Replaces what lies between the markers; everything outside them is kept byte
+ * for byte. Other benches (bench/soak) pass their own marker pair.
+ */
+export function replaceMarkedSection(doc: string, body: string, beginMarker = SECTION_BEGIN, endMarker = SECTION_END): string {
+  const begin = doc.indexOf(beginMarker);
+  const end = doc.indexOf(endMarker);
   if (begin < 0 || end < 0 || end < begin) {
-    throw new MarkedSectionError(`expected ${SECTION_BEGIN} followed by ${SECTION_END} in the document`);
+    throw new MarkedSectionError(`expected ${beginMarker} followed by ${endMarker} in the document`);
   }
-  return `${doc.slice(0, begin + SECTION_BEGIN.length)}\n${body.trim()}\n${doc.slice(end)}`;
+  return `${doc.slice(0, begin + beginMarker.length)}\n${body.trim()}\n${doc.slice(end)}`;
 }
 
 export const EMPTY_PERFORMANCE_DOC = `# Performance\n\n${SECTION_BEGIN}\n${SECTION_END}\n`;
