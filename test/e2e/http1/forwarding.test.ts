@@ -175,6 +175,17 @@ test('takes the upstream Host from an absolute-form target, not from the Host fi
   assert.equal(rec.headers['x-forwarded-host'], 'target.example');
 });
 
+test('an absolute-form target with a query and no path goes upstream as /?query (RFC 9112 3.2.2)', async () => {
+  const c = await RawClient.connect(proxy.port);
+  c.write('GET http://target.example?x=1 HTTP/1.1\r\nHost: target.example\r\n\r\n');
+  const [r] = await c.responses(1);
+  c.destroy();
+  assert.equal(r!.status, 200);
+  const rec = origin.requests.at(-1)!;
+  assert.equal(rec.url, '/?x=1');
+  assert.equal(rec.headers.host, 'target.example');
+});
+
 test('sends a Host upstream for an HTTP/1.0 request that had none', async () => {
   const c = await RawClient.connect(proxy.port);
   c.write('GET /no-host HTTP/1.0\r\n\r\n');
