@@ -31,7 +31,10 @@ import type { AccessRecord } from './access-record.js';
 export interface SessionOwner {
   snapshot(): ProxySnapshot;
   nextRequestId(): string;
+  /** A drain started: responses from now on announce connection: close. */
   readonly draining: boolean;
+  /** The drain's lame-duck window is over: a connection that goes idle closes. */
+  readonly closingIdle: boolean;
   readonly accessLogEnabled: boolean;
   sessionClosed(session: Http1Session): void;
   /** A bug escaped the session's code: count and log it (the session answers 500 and closes). */
@@ -825,6 +828,8 @@ export class Http1Session implements UpstreamConnectionOwner {
         if (filters !== undefined) return this.startFilteredResponse(r, headers, buf, bodyOff, filters);
       }
     }
+    // A drain that started while this request was upstream: announce the close with this response.
+    if (this.owner.draining) this.clientKeepAlive = false;
     const out = buildClientHead(this.status, r.reason, headers, r.connectionTokens, this.resKind === Body.None ? 'keep' : framing, this.clientKeepAlive, undefined, head.versionMinor);
     const s = this.socket;
     this.bytesOut += out.length;
@@ -984,6 +989,7 @@ export class Http1Session implements UpstreamConnectionOwner {
       if (this.filterScanner) this.filterScanner.reset();
       else this.filterScanner = new ChunkedScanner({ side: 'response', onData: (b, start, end) => this.feedFilters(start === 0 && end === b.length ? b : b.subarray(start, end)) });
     }
+    if (this.owner.draining) this.clientKeepAlive = false;
     const out = buildClientHead(this.status, r.reason, headers, r.connectionTokens, this.filterKeepsLength ? 'keep' : this.filterChunked ? 'chunk' : 'none', this.clientKeepAlive, undefined, head.versionMinor);
     this.bytesOut += out.length;
     this.socket.write(out, 'latin1');
@@ -1185,7 +1191,9 @@ export class Http1Session implements UpstreamConnectionOwner {
   /** Ends the current exchange (any outcome): log, then next request or close. */
   private endExchange(): void {
     this.finishRecord();
-    if (!this.clientKeepAlive || this.owner.draining) {
+    // A response that announced keep-alive is not followed by a close the client cannot see coming,
+    // unless the drain's lame-duck window is over (SessionActor.startDrain).
+    if (!this.clientKeepAlive || this.owner.closingIdle) {
       this.phase = Phase.Closed;
       this.socket.end();
       // end() only sends our FIN: a client that never closes its side would hold the socket

@@ -30,6 +30,8 @@ export interface SessionTimeouts {
   readonly headerMs: number;
   readonly clientIdleMs: number;
   readonly clientBodyMs: number;
+  /** Lame-duck window of a drain: see SessionActor.startDrain. */
+  readonly drainIdleMs: number;
 }
 
 export interface SessionLimits extends HeadLimits {

@@ -35,6 +35,10 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
   private internalErrors = 0;
   private connectionsTotal = 0;
   draining = false;
+  /** Set when the drain's lame-duck window (timeouts.drainIdleMs) is over: idle connections close. */
+  closingIdle = false;
+  private idleCloseTimer: NodeJS.Timeout | undefined;
+  private idleCloseAtMs = Number.POSITIVE_INFINITY;
   private drainWaiters: Array<() => void> = [];
 
   /**
@@ -63,6 +67,7 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
 
   terminate(_reason: ErrorRecord | undefined): void {
     clearInterval(this.sweeper);
+    clearTimeout(this.idleCloseTimer);
     for (const s of this.sessions) s.destroy();
   }
 
@@ -71,12 +76,12 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
     this.connectionsTotal++;
     const s = new Http1Session(socket, this, socket.remoteAddress ?? '-', socket.remotePort ?? 0, tls, first);
     if (!s.closed) this.sessions.add(s);
-    if (this.draining) s.closeWhenIdle();
+    if (this.closingIdle) s.closeWhenIdle();
   }
 
   /** Stops keep-alive everywhere; resolves when every session has closed or after deadlineMs. */
   drain(deadlineMs: number): Promise<void> {
-    this.startDrain();
+    this.startDrain(deadlineMs);
     if (this.sessions.size === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -147,8 +152,30 @@ export class SessionActor implements Actor<SessionMessage>, SessionOwner {
     this.sink(record);
   }
 
-  private startDrain(): void {
+  /**
+   * From now on every response carries connection: close. Idle keep-alive
+   * connections are closed only after the lame-duck window (drainIdleMs,
+   * at most the drain's deadline): a client may be writing its next request
+   * on one right now, and closing under it would answer that request with a
+   * reset (the client cannot tell whether it was handled). In the window
+   * such a request is served and its connection closed after the response.
+   */
+  private startDrain(deadlineMs = Number.POSITIVE_INFINITY): void {
+    if (this.closingIdle) return;
+    const now = Date.now();
+    // A second call (the mailbox's drain, then drain() with its deadline) can only bring the close forward.
+    const at = Math.min(this.draining ? this.idleCloseAtMs : now + this.current.timeouts.drainIdleMs, now + deadlineMs);
     this.draining = true;
+    if (at <= now) return this.closeIdle();
+    if (at === this.idleCloseAtMs) return;
+    this.idleCloseAtMs = at;
+    clearTimeout(this.idleCloseTimer);
+    this.idleCloseTimer = setTimeout(() => this.closeIdle(), at - now);
+    this.idleCloseTimer.unref();
+  }
+
+  private closeIdle(): void {
+    this.closingIdle = true;
     for (const s of this.sessions) s.closeWhenIdle();
   }
 }

@@ -70,7 +70,7 @@ export function buildSnapshot(config: ZproxyConfig, generation: number, previous
         maxBodyBytes: limits.maxBodyBytes,
         maxRequestsPerConnection: limits.maxRequestsPerConnection,
       },
-      timeouts: { headerMs: timeouts.headerMs, clientIdleMs: timeouts.clientIdleMs, clientBodyMs: timeouts.clientBodyMs },
+      timeouts: { headerMs: timeouts.headerMs, clientIdleMs: timeouts.clientIdleMs, clientBodyMs: timeouts.clientBodyMs, drainIdleMs: timeouts.drainIdleMs },
     },
     groups,
     retired,

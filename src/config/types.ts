@@ -88,6 +88,7 @@ export interface ServerTimeoutsConfig {
   clientIdleMs: number;
   clientBodyMs: number;
   drainMs: number;
+  drainIdleMs: number;
   handshakeMs: number;
 }
 

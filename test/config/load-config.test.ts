@@ -55,7 +55,7 @@ describe('defaults and normalization', () => {
       limits: { maxRequestLineBytes: 8192, maxHeaderBytes: 32768, maxHeaderCount: 100, maxBodyBytes: 0, maxConnections: 0, maxConnectionsPerWorker: 0, maxRequestsPerConnection: 0 },
       overload: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, sampleIntervalMs: 250 },
       rebalance: { enabled: true, intervalMs: 5000, ratio: 1.5, minConnections: 64 },
-      timeouts: { headerMs: 10000, clientIdleMs: 60000, clientBodyMs: 60000, drainMs: 10000, handshakeMs: 10000 },
+      timeouts: { headerMs: 10000, clientIdleMs: 60000, clientBodyMs: 60000, drainMs: 10000, drainIdleMs: 1000, handshakeMs: 10000 },
     });
     assert.deepEqual(config.listeners, [{ name: 'http', address: '127.0.0.1', port: 8080, mode: 'http', protocols: ['http1'], sni: {} }]);
     assert.deepEqual(config.upstreams.api, {

@@ -6,9 +6,8 @@
  * whole (origin a without x-gen, or origin b with x-gen: 2); the drain loses
  * nothing the proxy accepted (every request that reached an origin completed
  * at the client, no request sent before the signal failed) and the process
- * exits 0. Requests sent after the signal fail only at the connection level
- * (refused, or reset on a keep-alive connection the drain closed), at most
- * one reset per client connection, and never after reaching an origin.
+ * exits 0. Requests sent after the signal on an open keep-alive connection
+ * are answered (with connection: close); only new connections fail, refused.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,7 +75,7 @@ describe('operations under load: reloads, then a SIGTERM drain', { timeout: 90_0
       const reached = [...a.received, ...b.received].filter((u) => u.startsWith('/load/'));
       const lost = reached.filter((u) => !completed.has(`a ${u}\n`) && !completed.has(`b ${u}\n`));
       const answeredAfterSignal = load.responses.filter((r) => !beforeSignal(r.sentAtMs)).length;
-      t.diagnostic(`faults: reload-and-drain sent=${load.sent()} answered=${load.responses.length} failed=${load.failures.length} (before the signal ${failedBefore.length}; after it: refused ${failedAfter.filter((f) => f.error === 'ECONNREFUSED').length}, reset ${failedAfter.filter((f) => f.error === 'ECONNRESET').length}) reloads=${RELOADS} reloadMs=${reloadMs.join(',')} answeredAfterSignal=${answeredAfterSignal} lostAfterReachingOrigin=${lost.length} exit=${code} in ${Math.round(exitAtMs - signalAtMs)} ms`);
+      t.diagnostic(`faults: reload-and-drain sent=${load.sent()} answered=${load.responses.length} failed=${load.failures.length} (before the signal ${failedBefore.length}; after it: refused ${failedAfter.filter((f) => f.error === 'ECONNREFUSED').length}, reset ${failedAfter.filter((f) => f.error === 'ECONNRESET').length}, on reused keep-alive connections ${failedAfter.filter((f) => f.reused).length}) reloads=${RELOADS} reloadMs=${reloadMs.join(',')} answeredAfterSignal=${answeredAfterSignal} lostAfterReachingOrigin=${lost.length} exit=${code} in ${Math.round(exitAtMs - signalAtMs)} ms`);
 
       assert.equal(code, 0);
       assert.match(fp.proxy.stderr(), /"msg":"stopped"/);
@@ -88,11 +87,12 @@ describe('operations under load: reloads, then a SIGTERM drain', { timeout: 90_0
       const afterLast = load.responses.filter((r) => r.sentAtMs > lastReloadDoneMs);
       assert.ok(afterLast.length > 0 && afterLast.every((r) => r.up === 'b'), 'the last reload did not take effect');
       assert.ok(load.responses.some((r) => r.up === 'a') && load.responses.some((r) => r.up === 'b'));
-      // After the signal the listener is closed (a new connection is refused) and the drain closes keep-alive
-      // connections that are idle on the proxy's side: a request the client wrote after its previous response
-      // meets that close and is reset (never read, so never sent upstream: `lost` above). Nothing else fails.
-      assert.deepEqual(failedAfter.filter((f) => f.error !== 'ECONNREFUSED' && f.error !== 'ECONNRESET'), [], 'a request sent after the signal failed other than by a refused or reset connection');
-      assert.ok(failedAfter.filter((f) => f.error === 'ECONNRESET').length <= CONCURRENCY, 'more resets than keep-alive connections');
+      // After the signal the listener is closed: a new connection is refused, or reset if it was still in the
+      // kernel's accept queue when the listener closed. Keep-alive connections are not closed under a client
+      // that may be writing on them: for server.timeouts.drainIdleMs each takes one more request, answered
+      // with connection: close, so no request on a reused connection fails. Nothing else fails.
+      assert.deepEqual(failedAfter.filter((f) => f.reused), [], 'a request on an open keep-alive connection failed after the signal');
+      assert.deepEqual(failedAfter.filter((f) => f.error !== 'ECONNREFUSED' && f.error !== 'ECONNRESET'), [], 'a request sent after the signal failed other than by a refused or reset new connection');
     } finally {
       await load.stop();
       await fp.proxy.kill();

@@ -20,6 +20,8 @@ export interface LoadFailure {
   readonly sentAtMs: number;
   readonly atMs: number;
   readonly error: string;
+  /** Sent on a keep-alive connection that had carried an earlier request (node's req.reusedSocket). */
+  readonly reused: boolean;
 }
 
 export interface Load {
@@ -50,13 +52,13 @@ export function keepAliveLoad(port: number, options: { concurrency: number; maxR
         resolve();
       });
       res.on('error', (err) => {
-        failures.push({ sentAtMs, atMs: performance.now(), error: `response: ${err.message}` });
+        failures.push({ sentAtMs, atMs: performance.now(), error: `response: ${err.message}`, reused: req.reusedSocket });
         resolve();
       });
     });
     req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      failures.push({ sentAtMs, atMs: performance.now(), error: err.code ?? err.message });
+      failures.push({ sentAtMs, atMs: performance.now(), error: err.code ?? err.message, reused: req.reusedSocket });
       // A refused connection fails in microseconds: pace the retries instead of spinning a CPU.
       setTimeout(resolve, 5);
     });
