@@ -237,6 +237,7 @@ class HttpWorkerApp implements WorkerApp {
       ...this.h2.stats(),
       ...this.admission.stats(),
       overload: this.overload.stats(),
+      memory: isolateMemory(),
       accessLog: this.accessLog?.stats(),
       // Buckets forgotten while still refilling (the shared table was full around their slot): non-zero means more live keys than it holds.
       rateLimit: { evictions: this.buckets.evictions },
@@ -294,3 +295,13 @@ export const createWorkerApp: WorkerAppFactory = async (ctx) => {
   const loaded = await plugins.load(ctx.config as unknown as ZproxyConfig);
   return new HttpWorkerApp(ctx, (ctx.appData ?? {}) as HttpWorkerAppData, remote, plugins, loaded);
 };
+
+/**
+ * This worker's isolate: V8 heap in use, and memory outside it that V8 knows
+ * of (Buffer backing stores and other ArrayBuffers, counted in external).
+ * RSS is the process's, so it is reported once, by the main thread.
+ */
+function isolateMemory(): { heapUsedBytes: number; externalBytes: number; arrayBuffersBytes: number } {
+  const m = process.memoryUsage();
+  return { heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
+}

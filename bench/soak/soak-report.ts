@@ -36,14 +36,14 @@ function fixed(v: number, digits: number): string {
 }
 
 export function sampleTable(samples: readonly SoakSample[]): string {
-  const header = ['t (s)', 'phase', 'RSS MB', 'heap MB', 'fds', 'sockets', 'pipes', 'anon inodes', 'files', 'client conns', 'tcp streams', 'h2 sessions', 'upstream active / idle', 'requests (total)', 'req/s', 'tcp sessions (total)'];
+  const header = ['t (s)', 'phase', 'RSS MB', 'heap MB', 'external MB', 'fds', 'sockets', 'pipes', 'anon inodes', 'files', 'client conns', 'tcp streams', 'h2 sessions', 'upstream active / idle', 'requests (total)', 'req/s', 'tcp sessions (total)'];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => ' ---: ').join('|')}|`];
   let previous: SoakSample | undefined;
   for (const s of samples) {
     const dt = previous === undefined ? 0 : s.tS - previous.tS;
     const rate = previous === undefined || dt <= 0 ? '' : fixed((s.requests - previous.requests) / dt, 0);
     lines.push(`| ${[
-      fixed(s.tS, 0), s.phase, fixed(s.rssBytes / MB, 1), s.workerHeapUsedBytes > 0 ? fixed(s.workerHeapUsedBytes / MB, 1) : 'n/a', s.fds, s.fdKinds.socket, s.fdKinds.pipe, s.fdKinds.anonInode, s.fdKinds.file,
+      fixed(s.tS, 0), s.phase, fixed(s.rssBytes / MB, 1), s.workerHeapUsedBytes > 0 ? fixed(s.workerHeapUsedBytes / MB, 1) : 'n/a', s.workerExternalBytes > 0 ? fixed(s.workerExternalBytes / MB, 1) : 'n/a', s.fds, s.fdKinds.socket, s.fdKinds.pipe, s.fdKinds.anonInode, s.fdKinds.file,
       s.connections, s.streams, s.h2Sessions, `${s.upstreamActive} / ${s.upstreamIdle}`, s.requests, rate, s.streamsTotal,
     ].join(' | ')} |`);
     previous = s;
@@ -56,7 +56,7 @@ export function verdictText(v: SoakVerdict): string {
   const lines = [
     head,
     '',
-    `- RSS: ${fixed(v.rssBaselineMb, 1)} MB before the load, ${fixed(v.rssEndOfLoadMb, 1)} MB at its end, ${fixed(v.rssAfterMb, 1)} MB after it. Over the second half of the load: floor (lowest sample per minute, ${v.floorSamples} minutes) ${fixed(v.rssFloorSlopeMbPerMin, 2)} MB/min (limit ${v.rssSlopeLimitMbPerMin}); all ${v.slopeSamples} samples ${fixed(v.rssSlopeMbPerMin, 2)} MB/min; workers' V8 heap in use ${fixed(v.heapSlopeMbPerMin, 2)} MB/min.`,
+    `- RSS: ${fixed(v.rssBaselineMb, 1)} MB before the load, ${fixed(v.rssEndOfLoadMb, 1)} MB at its end, ${fixed(v.rssAfterMb, 1)} MB after it. Over the second half of the load: floor (lowest sample per minute, ${v.floorSamples} minutes) ${fixed(v.rssFloorSlopeMbPerMin, 2)} MB/min (limit ${v.rssSlopeLimitMbPerMin}); all ${v.slopeSamples} samples ${fixed(v.rssSlopeMbPerMin, 2)} MB/min; workers' V8 heap in use ${fixed(v.heapSlopeMbPerMin, 2)} MB/min; workers' external memory (Buffers, ArrayBuffers) ${fixed(v.externalSlopeMbPerMin, 2)} MB/min.`,
     `- Open fds: ${v.fdsBaseline} before the load, ${v.fdsAfter} after it; less pooled idle upstream connections ${v.fdsBaselineLessPool} -> ${v.fdsAfterLessPool} (tolerance ${v.fdTolerance}).`,
   ];
   for (const r of v.reasons) lines.push(`- Failed: ${r}`);

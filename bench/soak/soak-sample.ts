@@ -36,6 +36,8 @@ export interface ProxyCounts {
   workerRestarts: number;
   /** V8 heap in use, summed over the worker isolates (the overload monitor's last sample; 0 when it is off). */
   workerHeapUsedBytes: number;
+  /** Workers' memory outside the V8 heap that V8 accounts for (Buffers, ArrayBuffers); 0 when not reported. */
+  workerExternalBytes: number;
 }
 
 export interface SoakSample extends ProxyCounts {
@@ -86,13 +88,14 @@ interface StatsWorker {
     requestsTotal?: number; h2StreamsTotal?: number; streamsTotal?: number;
     upstreams?: Array<{ active?: number; idle?: number }>;
     overload?: { heapUsedBytes?: number };
+    memory?: { externalBytes?: number };
   };
 }
 
 /** Sums the per-worker app counters of an admin /stats document. */
 export function countsFromStats(stats: unknown): ProxyCounts {
   const workers = ((stats as { pool?: { workers?: StatsWorker[] } }).pool?.workers ?? []);
-  const c: ProxyCounts = { connections: 0, streams: 0, h2Sessions: 0, h2Streams: 0, upstreamActive: 0, upstreamIdle: 0, requests: 0, streamsTotal: 0, workerRestarts: 0, workerHeapUsedBytes: 0 };
+  const c: ProxyCounts = { connections: 0, streams: 0, h2Sessions: 0, h2Streams: 0, upstreamActive: 0, upstreamIdle: 0, requests: 0, streamsTotal: 0, workerRestarts: 0, workerHeapUsedBytes: 0, workerExternalBytes: 0 };
   for (const w of workers) {
     const a = w.app ?? {};
     c.connections += a.connections ?? 0;
@@ -103,6 +106,7 @@ export function countsFromStats(stats: unknown): ProxyCounts {
     c.streamsTotal += a.streamsTotal ?? 0;
     c.workerRestarts += w.restarts ?? 0;
     c.workerHeapUsedBytes += a.overload?.heapUsedBytes ?? 0;
+    c.workerExternalBytes += a.memory?.externalBytes ?? 0;
     for (const u of a.upstreams ?? []) {
       c.upstreamActive += u.active ?? 0;
       c.upstreamIdle += u.idle ?? 0;

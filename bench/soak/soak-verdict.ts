@@ -35,6 +35,8 @@ export interface SoakVerdict {
   rssSlopeMbPerMin: number;
   /** Slope of the workers' summed V8 heap in use over the second half; NaN when not reported. */
   heapSlopeMbPerMin: number;
+  /** The same for the workers' external memory (Buffer backing stores); NaN when not reported. */
+  externalSlopeMbPerMin: number;
   rssSlopeLimitMbPerMin: number;
   /** Samples in the second half, and minute minima among them. */
   slopeSamples: number;
@@ -114,9 +116,11 @@ export function judge(samples: readonly SoakSample[], rssLimitMbPerMin = RSS_SLO
   const rssSlope = slope(secondHalf.map((s) => ({ x: s.tS / 60, y: s.rssBytes / MB })));
   const floor = lowerEnvelope(secondHalf);
   const floorSlope = slope(floor.map((s) => ({ x: s.tS / 60, y: s.rssBytes / MB })));
-  const heapSlope = secondHalf.every((s) => s.workerHeapUsedBytes > 0)
-    ? slope(secondHalf.map((s) => ({ x: s.tS / 60, y: s.workerHeapUsedBytes / MB })))
-    : Number.NaN;
+  const memorySlope = (bytes: (s: SoakSample) => number): number => (secondHalf.every((s) => bytes(s) > 0)
+    ? slope(secondHalf.map((s) => ({ x: s.tS / 60, y: bytes(s) / MB })))
+    : Number.NaN);
+  const heapSlope = memorySlope((s) => s.workerHeapUsedBytes);
+  const externalSlope = memorySlope((s) => s.workerExternalBytes);
   const lessPool = (s: SoakSample): number => s.fds - s.upstreamIdle;
   const reasons: string[] = [];
   if (!Number.isFinite(floorSlope)) {
@@ -138,6 +142,7 @@ export function judge(samples: readonly SoakSample[], rssLimitMbPerMin = RSS_SLO
     rssFloorSlopeMbPerMin: floorSlope,
     rssSlopeMbPerMin: rssSlope,
     heapSlopeMbPerMin: heapSlope,
+    externalSlopeMbPerMin: externalSlope,
     rssSlopeLimitMbPerMin: rssLimitMbPerMin,
     slopeSamples: secondHalf.length,
     floorSamples: floor.length,

@@ -9,7 +9,7 @@ function sample(tS: number, phase: SoakSample['phase'], rssMb: number, over: Par
   return {
     tS, phase, rssBytes: rssMb * MB, fds: 40, fdKinds: { socket: 10, pipe: 15, anonInode: 12, file: 3 },
     connections: 0, streams: 0, h2Sessions: 0, h2Streams: 0, upstreamActive: 0, upstreamIdle: 0,
-    requests: 0, streamsTotal: 0, workerRestarts: 0, workerHeapUsedBytes: 50 * MB, ...over,
+    requests: 0, streamsTotal: 0, workerRestarts: 0, workerHeapUsedBytes: 50 * MB, workerExternalBytes: 8 * MB, ...over,
   };
 }
 
