@@ -208,6 +208,13 @@ before(async () => {
   ];
 });
 
+/** What a reframed hello reads as: the hello itself, unless it now spans more records than the reader accepts. */
+function whenReframed(framed: Buffer, expected: object): object {
+  let count = 0;
+  for (let off = 0; off < framed.length; off += 5 + framed.readUInt16BE(off + 3)) count++;
+  return count <= MAX_CLIENT_HELLO_RECORDS ? expected : { kind: 'malformed', reason: 'ClientHello split into too many records' };
+}
+
 describe('readClientHello under hostile input (property-based)', { timeout: 60_000 }, () => {
   test('arbitrary bytes, and bytes behind a handshake record header: one of three answers, in bounds, prefixes agree', (t) => {
     t.diagnostic(`fast-check seed ${SEED} (FUZZ_SEED overrides)`);
@@ -224,11 +231,7 @@ describe('readClientHello under hostile input (property-based)', { timeout: 60_0
       const expected = { kind: 'hello', serverName: h.serverName, alpn: h.alpn };
       assert.deepEqual(read(h.bytes), expected);
       const framed = reframe(h.bytes, sizes);
-      const r = assertPrefixesAgree(framed, cuts);
-      let count = 0;
-      for (let off = 0; off < framed.length; off += 5 + framed.readUInt16BE(off + 3)) count++;
-      if (count <= MAX_CLIENT_HELLO_RECORDS) assert.deepEqual(r, expected);
-      else assert.deepEqual(r, { kind: 'malformed', reason: 'ClientHello split into too many records' });
+      assert.deepEqual(assertPrefixesAgree(framed, cuts), whenReframed(framed, expected));
     }), RUN);
   });
 
@@ -237,8 +240,15 @@ describe('readClientHello under hostile input (property-based)', { timeout: 60_0
     fc.assert(fc.property(fc.nat(real.length - 1), fc.integer({ min: 40, max: 2000 }), recordSizes, cutsArb, (which, minSize, sizes, cuts) => {
       const { bytes, expected } = real[which]!;
       const framed = reframe(bytes, sizes.map((s) => s + minSize));
-      assert.deepEqual(read(framed), expected);
-      for (const c of cuts) assert.deepEqual(read(framed.subarray(0, c % framed.length)), { kind: 'need-more' });
+      // Node 24's ClientHello carries a post-quantum key share (~1.8 KB): small records can exceed the cap.
+      const whole = whenReframed(framed, expected);
+      assert.deepEqual(read(framed), whole);
+      // A prefix of a whole hello needs more; one of a hello over the record cap may already be refused.
+      for (const c of cuts) {
+        const part = read(framed.subarray(0, c % framed.length));
+        if (whole === expected) assert.deepEqual(part, { kind: 'need-more' });
+        else if (part.kind !== 'need-more') assert.deepEqual(part, whole);
+      }
     }), RUN);
   });
 
