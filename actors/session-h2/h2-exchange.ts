@@ -99,7 +99,7 @@ export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwn
   private stallDeadline = NO_DEADLINE;
 
   /** `session` is passed in: stream.session is already unset when a stream was reset as it arrived. */
-  constructor(private readonly owner: H2ExchangeOwner, private readonly session: ServerHttp2Session, readonly stream: ServerHttp2Stream, private readonly headers: IncomingHttpHeaders, private readonly rawHeaders: readonly string[], private readonly client: H2ClientInfo) {
+  constructor(private readonly owner: H2ExchangeOwner, readonly session: ServerHttp2Session, readonly stream: ServerHttp2Stream, private readonly headers: IncomingHttpHeaders, private readonly rawHeaders: readonly string[], private readonly client: H2ClientInfo) {
     this.snapshot = owner.snapshot();
     this.requestId = owner.nextRequestId();
     this.websocket = headers[':method'] === 'CONNECT' && headers[':protocol'] === 'websocket';

@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     const sample = async (tS: number, phase: SoakPhase): Promise<SoakSample> => {
       const s = await takeSample(zproxy.pid, ports.admin, tS, phase);
       samples.push(s);
-      log(`  t=${tS.toFixed(0)}s ${phase}: RSS ${(s.rssBytes / 1048576).toFixed(1)} MB, heap ${(s.workerHeapUsedBytes / 1048576).toFixed(1)} MB, fds ${s.fds} (sockets ${s.fdKinds.socket}), conns ${s.connections}, streams ${s.streams}, h2 ${s.h2Sessions}, upstream ${s.upstreamActive}/${s.upstreamIdle}, requests ${s.requests}`);
+      log(`  t=${tS.toFixed(0)}s ${phase}: RSS ${(s.rssBytes / 1048576).toFixed(1)} MB, heap ${(s.workerHeapUsedBytes / 1048576).toFixed(1)} MB, external ${(s.workerExternalBytes / 1048576).toFixed(1)} MB, fds ${s.fds} (sockets ${s.fdKinds.socket}), conns ${s.connections}, streams ${s.streams}, h2 ${s.h2Sessions}, upstream ${s.upstreamActive}/${s.upstreamIdle}, requests ${s.requests}`);
       return s;
     };
     await sample(0, 'baseline');
