@@ -55,7 +55,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zproxy-idle-'));
   const configPath = path.join(dir, 'zproxy.json');
   writeFileSync(configPath, JSON.stringify({
-    server: { workers: 1, pinning: false, timeouts: { clientIdleMs: 600_000 } }, listeners: [{ name: 'http', port }],
+    // --no-standby: without the warmed spare worker thread (server.restart.standby), whose isolate is part of the baseline.
+    server: { workers: 1, pinning: false, timeouts: { clientIdleMs: 600_000 }, restart: { standby: !process.argv.includes('--no-standby') } }, listeners: [{ name: 'http', port }],
     upstreams: { origin: { hosts: [`${LOOPBACK}:${originPort}`] } }, routes: [{ path: '/*', upstream: 'origin' }],
     logging: { access: { enabled: false } }, admin: { enabled: false },
   }));
@@ -76,12 +77,13 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000)); // let the proxy settle (GC) while the connections sit idle
     const after = rssMb(proxy.pid!);
     const perConn = ((after - before) * 1024) / n;
-    const line = `${n} idle keep-alive connections on 1 worker: RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB holding them (${perConn.toFixed(1)} KiB per connection; target < 150 MB).`;
+    const standby = process.argv.includes('--no-standby') ? ', no standby thread' : ', standby thread on (the default)';
+    const line = `${n} idle keep-alive connections on 1 worker${standby}: RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB holding them (${perConn.toFixed(1)} KiB per connection; target < 150 MB).`;
     process.stdout.write(line + '\n');
     if (process.argv.includes('--write')) {
       const doc = path.join(ROOT, 'docs/PERFORMANCE.md');
       const text = readFileSync(doc, 'utf8');
-      const section = `<!-- idle:begin -->\n## Idle keep-alive connections\n\n- Date: ${new Date().toISOString()}; Node ${process.version}; command: \`node dist/bench/load/idle-connections.js --connections ${n} --write\` (zproxy in its own process, 1 worker; each connection made one proxied request, then stayed open)\n\n${line}\n<!-- idle:end -->`;
+      const section = `<!-- idle:begin -->\n## Idle keep-alive connections\n\n- Date: ${new Date().toISOString()}; Node ${process.version}; command: \`node dist/bench/load/idle-connections.js --connections ${n} --write${process.argv.includes('--no-standby') ? ' --no-standby' : ''}\` (zproxy in its own process, 1 worker; each connection made one proxied request, then stayed open)\n\n${line}\n<!-- idle:end -->`;
       const b = text.indexOf('<!-- idle:begin -->');
       const e = text.indexOf('<!-- idle:end -->');
       writeFileSync(doc, b >= 0 ? text.slice(0, b) + section + text.slice(e + '<!-- idle:end -->'.length) : text.trimEnd() + '\n\n' + section + '\n');

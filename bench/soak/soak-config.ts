@@ -24,7 +24,10 @@ export function soakConfig(ports: SoakPorts, tls: TlsFiles, workers: number): Re
   return {
     // The heap threshold never trips (1 GiB); it turns on the overload monitor, whose
     // per-worker V8 heap sample /stats reports: RSS alone cannot tell heap from native memory.
-    server: { workers, pinning: false, overload: { maxHeapUsedBytes: 1024 ** 3 } },
+    // Client idle timeout 20 s (default 60): a client that vanishes without closing (h2load ends runs
+    // with GOAWAY and a close while streams are in flight; see H2SessionActor.checkSessions) leaves a
+    // session that only the idle timeout reclaims, and the verdict's settle window is 60 s.
+    server: { workers, pinning: false, overload: { maxHeapUsedBytes: 1024 ** 3 }, timeouts: { clientIdleMs: 20_000 } },
     listeners: [
       { name: 'http', address: LOOPBACK, port: ports.http, protocols: ['http1'] },
       {
