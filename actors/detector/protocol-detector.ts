@@ -21,7 +21,12 @@ const BAD_REQUEST = Buffer.from('HTTP/1.1 400 Bad Request\r\ncontent-type: text/
 export function detectConnection(socket: net.Socket, headerTimeoutMs: number, targets: DetectorTargets, onDetected?: (p: DetectedProtocol) => void): void {
   let buffered: Buffer | undefined;
   const onError = (): void => { socket.destroy(); };
-  const onTimeout = (): void => { socket.destroy(); };
+  // A plain timer, not socket.setTimeout(): it bounds the time to the first bytes however slowly
+  // they trickle in (socket.setTimeout restarts on every read), and clearing it frees it, where
+  // socket.setTimeout(0) leaves a dead Timeout on the socket for its whole life (120 B + a bound
+  // function per idle keep-alive connection, and a refresh() call on every read and write).
+  const timer = setTimeout(() => socket.destroy(), headerTimeoutMs);
+  timer.unref();
   const onData = (chunk: Buffer): void => {
     buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
     const kind = detectProtocol(buffered);
@@ -34,8 +39,7 @@ export function detectConnection(socket: net.Socket, headerTimeoutMs: number, ta
   const finish = (kind: DetectedProtocol, first: Buffer): void => {
     socket.removeListener('data', onData);
     socket.removeListener('error', onError);
-    socket.removeListener('timeout', onTimeout);
-    socket.setTimeout(0);
+    clearTimeout(timer);
     onDetected?.(kind);
     if (kind === 'http1') return targets.http1(socket, first);
     if (kind === 'h2-preface' && targets.h2c) return targets.h2c(socket, first);
@@ -48,5 +52,4 @@ export function detectConnection(socket: net.Socket, headerTimeoutMs: number, ta
   };
   socket.on('data', onData);
   socket.on('error', onError);
-  socket.setTimeout(headerTimeoutMs, onTimeout);
 }
