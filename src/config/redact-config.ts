@@ -4,7 +4,7 @@
  * values, and any PEM key pasted where a file name belongs become "[redacted]".
  */
 
-import type { HeaderOps, HeaderRules, ZproxyConfig } from './types.js';
+import type { ZproxyConfig } from './types.js';
 
 export const REDACTED = '[redacted]';
 
@@ -13,38 +13,19 @@ const SECRET_NAME = /secret|password|passwd|token|api[-_]?key|credential|private
 const PEM = /-----BEGIN /;
 
 export function redactConfig(config: ZproxyConfig): ZproxyConfig {
-  const copy = structuredClone(config);
-  if (copy.admin.token !== undefined) copy.admin.token = REDACTED;
-  for (const listener of copy.listeners) {
-    for (const certificate of listener.tls?.certificates ?? []) {
-      if (PEM.test(certificate.keyFile)) certificate.keyFile = REDACTED;
-    }
+  return redactTree(structuredClone(config), '') as ZproxyConfig;
+}
+
+/**
+ * Redacts in place, children first, every value redactValueAt would hide:
+ * one rule set (by JSON pointer) serves /config, the logs and config errors.
+ */
+function redactTree(value: unknown, pointer: string): unknown {
+  if (value !== null && typeof value === 'object') {
+    const node = value as Record<string, unknown>;
+    for (const key of Object.keys(node)) node[key] = redactTree(node[key], `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
   }
-  for (const group of Object.values(copy.upstreams)) {
-    if (group.tls?.keyFile !== undefined && PEM.test(group.tls.keyFile)) group.tls.keyFile = REDACTED;
-  }
-  for (const route of copy.routes) redactHeaderRules(route.headers);
-  for (const m of Object.values(copy.middleware)) {
-    switch (m.type) {
-      case 'api-key':
-        for (const key of m.keys) key.key = REDACTED;
-        break;
-      case 'rate-limit':
-        if (m.redis !== undefined) m.redis.url = redactUrlPassword(m.redis.url);
-        break;
-      case 'headers':
-        redactHeaderRules(m);
-        break;
-      case 'plugin':
-        m.options = redactSecretKeys(m.options) as Record<string, unknown>;
-        break;
-      case 'cors':
-      case 'cache':
-      case 'compression':
-        break;
-    }
-  }
-  return copy;
+  return redactValueAt(pointer, value);
 }
 
 // JSON pointers (into the config document) of values that are credentials wherever they appear.
@@ -55,10 +36,11 @@ const NAMED_VALUE_POINTER = /\/(?:set|add)\/[^/]+$|\/options(?:\/[^/]+)+$/;
 
 /**
  * The value found at `pointer` in a config document, safe to echo in an error
- * message: config errors reach terminals, CI logs and the app log, so the
- * same values redactConfig hides are hidden here too.
+ * message or on /config: config errors reach terminals, CI logs and the app
+ * log. The one rule set for both (redactConfig walks the document with it).
  */
 export function redactValueAt(pointer: string, value: unknown): unknown {
+  if (value === undefined) return value; // an unset token stays unset
   if (SECRET_POINTER.test(pointer)) return REDACTED;
   if (REDIS_URL_POINTER.test(pointer)) return typeof value === 'string' ? redactUrlPassword(value) : value;
   if (NAMED_VALUE_POINTER.test(pointer) && SECRET_NAME.test(pointer.slice(pointer.lastIndexOf('/') + 1))) return REDACTED;
@@ -72,23 +54,4 @@ export function redactUrlPassword(url: string): string {
     const colon = userinfo.indexOf(':');
     return colon === -1 ? `${scheme}${REDACTED}@` : `${scheme}${userinfo.slice(0, colon)}:${REDACTED}@`;
   });
-}
-
-function redactHeaderRules(rules: HeaderRules): void {
-  redactHeaderOps(rules.request);
-  redactHeaderOps(rules.response);
-}
-
-function redactHeaderOps(ops: HeaderOps): void {
-  for (const map of [ops.add, ops.set]) {
-    for (const name of Object.keys(map)) if (SECRET_NAME.test(name)) map[name] = REDACTED;
-  }
-}
-
-function redactSecretKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactSecretKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) out[key] = SECRET_NAME.test(key) ? REDACTED : redactSecretKeys(child);
-  return out;
 }
