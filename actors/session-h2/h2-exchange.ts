@@ -25,7 +25,7 @@ import { buildUpstreamHead } from '../session-http1/upstream-request-head.js';
 import type { UpstreamConnection, UpstreamConnectionOwner } from '../upstream-pool/upstream-connection.js';
 import type { MiddlewareDecision } from '../middleware/middleware.js';
 import { removeHeader, setHeader, type RequestContext, type ResponseContext } from '../middleware/request-context.js';
-import { chunkedTrailerSection, fieldSectionBytes, requestFieldsFromH2, responseHeadersForH2, trailersForH2 } from './h2-headers.js';
+import { chunkedTrailerSection, requestFieldsFromH2, responseHeadersForH2, trailersForH2 } from './h2-headers.js';
 import { H2WebSocketTunnel, upgradeFields, type H2WebSocketTunnelOwner, type TunnelEnd } from './h2-websocket-tunnel.js';
 import { BodyFilterChain } from './h2-body-filters.js';
 
@@ -121,11 +121,11 @@ export class H2Exchange implements UpstreamConnectionOwner, H2WebSocketTunnelOwn
     const q = path.indexOf('?');
     const normalized = normalizePath(q < 0 ? path : path.slice(0, q));
     if (normalized === null) return this.respondLocal(400, undefined, 'invalid request path');
-    const { fields, authority } = requestFieldsFromH2(this.rawHeaders);
+    const { fields, authority, bytes } = requestFieldsFromH2(this.rawHeaders);
     // nghttp2 on Node 20 does not enforce the SETTINGS_MAX_HEADER_LIST_SIZE we announce, so the
     // HTTP/1.1 limit is applied here, to the field section the upstream head would carry: both
     // protocols then admit the same requests, and no 60 KB header reaches an upstream.
-    if (fieldSectionBytes(fields) > this.snapshot.limits.maxHeaderBytes) return this.respondLocal(431, undefined, 'request header fields too large');
+    if (bytes > this.snapshot.limits.maxHeaderBytes) return this.respondLocal(431, undefined, 'request header fields too large');
     const host = authority === undefined ? undefined : authority.toLowerCase();
     // Routing always runs on this thread: the snapshot's table is the same one the router thread holds.
     const match = this.snapshot.routes.match(host, this.method, normalized);

@@ -15,19 +15,26 @@ const VIA_H2 = '2.0 zproxy';
  * Flat [name, value, ...] request fields for the upstream head, from the
  * stream's raw headers (pseudo-headers included, as node:http2 gives them).
  * Host comes first, from :authority (or a Host field when :authority is absent).
+ * `bytes`: the size of that field section as HTTP/1.1 ("name: value\r\n" per
+ * field), counted in the same pass, for server.limits.maxHeaderBytes.
  */
-export function requestFieldsFromH2(rawHeaders: readonly string[]): { fields: string[]; authority: string | undefined } {
+export function requestFieldsFromH2(rawHeaders: readonly string[]): { fields: string[]; authority: string | undefined; bytes: number } {
   const fields: string[] = [];
   let authority: string | undefined;
   let host: string | undefined;
   let cookie: string | undefined;
+  let bytes = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
     if (name.charCodeAt(0) === 0x3a /* : */) {
-      if (name === ':authority') authority = value;
+      if (name === ':authority') {
+        authority = value;
+        bytes += 8 + value.length; // "host: " + value + CRLF
+      }
       continue;
     }
+    bytes += name.length + value.length + 4;
     if (name === 'host') { host ??= value; continue; }
     if (name === 'cookie') { cookie = cookie === undefined ? value : cookie + '; ' + value; continue; }
     // h2 forbids these (nghttp2 already refuses most); never let one reach the upstream's framing.
@@ -38,14 +45,7 @@ export function requestFieldsFromH2(rawHeaders: readonly string[]): { fields: st
   const out = target !== undefined ? ['host', target] : [];
   for (const f of fields) out.push(f);
   if (cookie !== undefined) out.push('cookie', cookie);
-  return { fields: out, authority: target };
-}
-
-/** Bytes of the HTTP/1.1 field section these flat fields make ("name: value\r\n" each). */
-export function fieldSectionBytes(fields: readonly string[]): number {
-  let n = 0;
-  for (let i = 0; i < fields.length; i += 2) n += fields[i]!.length + fields[i + 1]!.length + 4;
-  return n;
+  return { fields: out, authority: target, bytes };
 }
 
 /** Response fields that HTTP/2 forbids or that describe the upstream hop only. */

@@ -18,6 +18,12 @@ test('a Host field stands in for a missing :authority, and framing or connection
   assert.deepEqual(fields, ['host', 'h.test', 'x-a', '1']);
 });
 
+test('bytes counts the request header block as HTTP/1.1 lines, :authority as Host, pseudo-headers not at all', () => {
+  const { bytes } = requestFieldsFromH2([':method', 'GET', ':path', '/x', ':authority', 'api.test', 'accept', '*/*', 'x-big', 'a'.repeat(1000)]);
+  // "host: api.test\r\n" 16 + "accept: */*\r\n" 13 + "x-big: " + 1000 + "\r\n" 1009
+  assert.equal(bytes, 16 + 13 + 1009);
+});
+
 test('response fields HTTP/2 forbids are dropped, including those Connection names; Via and the request id are added', () => {
   const h = responseHeadersForH2(200, ['Connection', 'x-hop', 'Keep-Alive', 'timeout=5', 'X-Hop', 'secret', 'Content-Length', '5', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Via', '1.1 origin'], ['x-hop'], true, 'req-1');
   assert.deepEqual(h, { ':status': 200, 'content-length': '5', 'set-cookie': ['a=1', 'b=2'], via: '1.1 origin, 2.0 zproxy', 'x-request-id': 'req-1' });
