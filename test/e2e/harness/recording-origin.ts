@@ -49,6 +49,13 @@ export function defaultRespond(rec: RecordedRequest, res: http.ServerResponse): 
   res.end(body);
 }
 
+/** defaultRespond, after `ms` for a path /delay/<ms>...: a connection that is mid-exchange on purpose. */
+export function delayedRespond(rec: RecordedRequest, res: http.ServerResponse): void {
+  const m = /^\/delay\/(\d+)/.exec(rec.url);
+  if (m) setTimeout(() => defaultRespond(rec, res), Number(m[1]));
+  else defaultRespond(rec, res);
+}
+
 export async function startRecordingOrigin(options: RecordingOriginOptions = {}): Promise<RecordingOrigin> {
   const requests: RecordedRequest[] = [];
   const closed = new Set<number>();

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startProxy, type ProxyHandle } from '../harness/start-proxy.js';
 import { proxyConfig } from '../harness/config-json.js';
-import { defaultRespond, startRecordingOrigin, type RecordingOrigin } from '../harness/recording-origin.js';
+import { delayedRespond, startRecordingOrigin, type RecordingOrigin } from '../harness/recording-origin.js';
 import { RawClient } from '../harness/raw-client.js';
 
 const WINDOW_MS = 600;
@@ -21,13 +21,7 @@ let keepAlive: NodeJS.Timeout;
 
 before(async () => {
   keepAlive = setInterval(() => {}, 1000);
-  origin = await startRecordingOrigin({
-    respond: (rec, res) => {
-      const m = /^\/delay\/(\d+)/.exec(rec.url);
-      if (m) setTimeout(() => defaultRespond(rec, res), Number(m[1]));
-      else defaultRespond(rec, res);
-    },
-  });
+  origin = await startRecordingOrigin({ respond: delayedRespond });
 });
 
 after(async () => {

@@ -13,7 +13,7 @@ import http2 from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startProxy } from '../harness/start-proxy.js';
 import { proxyConfig } from '../harness/config-json.js';
-import { defaultRespond, startRecordingOrigin, type RecordingOrigin } from '../harness/recording-origin.js';
+import { delayedRespond, startRecordingOrigin, type RecordingOrigin } from '../harness/recording-origin.js';
 import { RawClient } from '../harness/raw-client.js';
 import { parseConfig } from '../../../src/config/load-config.js';
 import type { ZproxyConfig } from '../../../src/config/types.js';
@@ -24,14 +24,7 @@ let keepAlive: NodeJS.Timeout;
 
 before(async () => {
   keepAlive = setInterval(() => {}, 1000);
-  // /delay/<ms> answers after that long: a connection that is mid-exchange on purpose.
-  origin = await startRecordingOrigin({
-    respond: (rec, res) => {
-      const m = /^\/delay\/(\d+)/.exec(rec.url);
-      if (m) setTimeout(() => defaultRespond(rec, res), Number(m[1]));
-      else defaultRespond(rec, res);
-    },
-  });
+  origin = await startRecordingOrigin({ respond: delayedRespond });
 });
 
 after(async () => {
