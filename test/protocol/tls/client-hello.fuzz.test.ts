@@ -14,9 +14,8 @@
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import tls from 'node:tls';
 import fc from 'fast-check';
+import { captureHello } from './capture-hello.js';
 import { readClientHello, type ClientHelloResult, MAX_CLIENT_HELLO_RECORDS } from '../../../src/protocol/tls/client-hello.js';
 import { boundedCall } from '../bounded-call.js';
 
@@ -69,36 +68,6 @@ function assertPrefixesAgree(bytes: Uint8Array, cuts: readonly number[]): Client
     assert.deepEqual(part, whole, `a prefix of ${len} of ${bytes.length} bytes answered differently from the whole`);
   }
   return whole;
-}
-
-/** Connects node's TLS client to a raw TCP server and returns the first record(s) it sent. */
-async function captureHello(options: tls.ConnectionOptions): Promise<Buffer> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  let client: tls.TLSSocket | undefined;
-  try {
-    return await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no ClientHello within 5 s')), 5000);
-      server.once('connection', (socket) => {
-        let got = Buffer.alloc(0);
-        socket.on('data', (d: Buffer) => {
-          got = Buffer.concat([got, d]);
-          if (got.length >= 5 && got.length >= 5 + got.readUInt16BE(3)) {
-            clearTimeout(timer);
-            socket.destroy();
-            resolve(got.subarray(0, 5 + got.readUInt16BE(3)));
-          }
-        });
-        socket.on('error', () => {});
-      });
-      client = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options });
-      client.on('error', () => {});
-    });
-  } finally {
-    client?.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
 }
 
 /** The handshake message of a single-record hello re-framed into records of the given payload sizes (cycled). */

@@ -5,39 +5,9 @@
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import tls from 'node:tls';
 import fc from 'fast-check';
+import { captureHello } from './capture-hello.js';
 import { MAX_CLIENT_HELLO_BYTES, MAX_CLIENT_HELLO_RECORDS, readClientHello } from '../../../src/protocol/tls/client-hello.js';
-
-/** Connects node's TLS client to a raw TCP server and returns the bytes it sent first (the ClientHello record(s)). */
-async function captureHello(options: tls.ConnectionOptions): Promise<Buffer> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  try {
-    return await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no ClientHello within 5 s')), 5000);
-      server.once('connection', (socket) => {
-        let got = Buffer.alloc(0);
-        socket.on('data', (d: Buffer) => {
-          got = Buffer.concat([got, d]);
-          // The record header says how long the first record is: wait for all of it.
-          if (got.length >= 5 && got.length >= 5 + got.readUInt16BE(3)) {
-            clearTimeout(timer);
-            socket.destroy();
-            resolve(got);
-          }
-        });
-        socket.on('error', () => {});
-      });
-      const client = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options });
-      client.on('error', () => {});
-    });
-  } finally {
-    server.close();
-  }
-}
 
 /** The handshake message of a single-record hello, re-framed into records of `size` payload bytes. */
 function reframe(hello: Buffer, size: number): Buffer {
