@@ -30,10 +30,7 @@ export class UpstreamConnection {
   closed = false;
 
   constructor(readonly socket: net.Socket, readonly host: UpstreamHost, private readonly onIdleClose: (c: UpstreamConnection) => void) {
-    socket.on('data', (chunk: Buffer) => {
-      if (this.owner) this.owner.onUpstreamData(chunk);
-      else this.destroy(); // bytes while idle: the upstream broke framing or sent a 408; never reuse
-    });
+    socket.on('data', (chunk: Buffer) => this.onRead(chunk));
     socket.on('end', () => {
       if (this.owner?.onUpstreamEnd) this.owner.onUpstreamEnd();
       else this.handleClose(undefined);
@@ -41,6 +38,11 @@ export class UpstreamConnection {
     socket.on('close', () => this.handleClose(undefined));
     socket.on('error', (err) => this.handleClose(err));
     socket.on('drain', () => this.owner?.onUpstreamDrain());
+  }
+
+  onRead(chunk: Buffer): void {
+      if (this.owner) this.owner.onUpstreamData(chunk);
+      else this.destroy(); // bytes while idle: the upstream broke framing or sent a 408; never reuse
   }
 
   /**

@@ -14,7 +14,12 @@ import { UpstreamHost } from './upstream-host.js';
 import { H2UpstreamSessions } from './h2-upstream-sessions.js';
 import { SharedHostHealth } from '../health-checker/shared-host-health.js';
 
-export type AcquireCallback = (error: ErrorRecord | undefined, conn: UpstreamConnection | undefined, reused: boolean) => void;
+const READ_BUF = Buffer.allocUnsafeSlow(65536);
+/**
+ * Called with the acquiring owner as `this`, so an owner can pass one shared
+ * function instead of a closure per connection (Http1Session does).
+ */
+export type AcquireCallback<O extends UpstreamConnectionOwner = UpstreamConnectionOwner> = (this: O, error: ErrorRecord | undefined, conn: UpstreamConnection | undefined, reused: boolean) => void;
 
 /** Resolution of pool-wait expiry; connectMs is seconds, 100 ms keeps the 503 prompt. */
 const WAITER_SWEEP_MS = 100;
@@ -96,14 +101,15 @@ export class UpstreamGroup {
    * 'upstream.pool-exhausted' (503, waited connectMs for a free slot),
    * 'upstream.pool-queue-full' (503, pool.maxPending requests already waiting).
    */
-  acquire(key: string | undefined, owner: UpstreamConnectionOwner, cb: AcquireCallback): void {
+  acquire<O extends UpstreamConnectionOwner>(key: string | undefined, owner: O, acquired: AcquireCallback<O>): void {
+    const cb = acquired as AcquireCallback;
     const max = this.config.pool.maxConnections;
     if (max > 0 && this.active >= max) {
       const maxPending = this.config.pool.maxPending;
       if (maxPending > 0 && this.waiters.length >= maxPending) {
         // Envoy's max_pending_requests: past the bound, a queue only turns overload into memory and latency.
         this.pendingRejected++;
-        cb({ code: 'upstream.pool-queue-full', status: 503, message: `upstream '${this.name}' has ${max} busy connections and ${maxPending} requests already waiting`, retryable: true, source: `upstream:${this.name}` }, undefined, false);
+        cb.call(owner, { code: 'upstream.pool-queue-full', status: 503, message: `upstream '${this.name}' has ${max} busy connections and ${maxPending} requests already waiting`, retryable: true, source: `upstream:${this.name}` }, undefined, false);
         return;
       }
       this.waiters.push({ key, owner, cb, deadline: Date.now() + this.config.timeouts.connectMs });
@@ -176,7 +182,7 @@ export class UpstreamGroup {
       const w = this.waiters[i]!;
       if (w.deadline >= now) continue;
       this.waiters.splice(i--, 1);
-      w.cb(this.poolExhausted(), undefined, false);
+      w.cb.call(w.owner, this.poolExhausted(), undefined, false);
     }
     if (this.waiters.length === 0 && this.waiterSweep) {
       clearInterval(this.waiterSweep);
@@ -193,7 +199,7 @@ export class UpstreamGroup {
     while (this.waiters.length > 0) {
       const w = this.waiters.shift()!;
       if (w.deadline < now) {
-        w.cb(this.poolExhausted(), undefined, false);
+        w.cb.call(w.owner, this.poolExhausted(), undefined, false);
         continue;
       }
       this.attempt(w.key, w.owner, w.cb, undefined, undefined);
@@ -205,7 +211,7 @@ export class UpstreamGroup {
     const now = Date.now();
     const host = this.balancer.pick(this.hosts, now, tried, key);
     if (!host) {
-      cb(lastError ?? { code: 'upstream.unavailable', status: 503, message: `no available host in upstream '${this.name}'`, retryable: true, source: `upstream:${this.name}` }, undefined, false);
+      cb.call(owner, lastError ?? { code: 'upstream.unavailable', status: 503, message: `no available host in upstream '${this.name}'`, retryable: true, source: `upstream:${this.name}` }, undefined, false);
       return;
     }
     // Reuse the most recently parked connection; closed ones are dropped as found.
@@ -216,7 +222,7 @@ export class UpstreamGroup {
       this.active++;
       host.acquired();
       host.reusesTotal++;
-      cb(undefined, conn, true);
+      cb.call(owner, undefined, conn, true);
       return;
     }
     this.active++;
@@ -225,7 +231,7 @@ export class UpstreamGroup {
       if (conn) {
         // A connect alone does not end a passive failure streak: the exchange's status does
         // (a 5xx extends it), reported from the access record by http-worker-app.
-        cb(undefined, conn, false);
+        cb.call(owner, undefined, conn, false);
         return;
       }
       this.active--;
@@ -237,7 +243,7 @@ export class UpstreamGroup {
       const t = tried ?? new Set<UpstreamHost>();
       t.add(host);
       if (t.size <= this.config.retries) this.attempt(key, owner, cb, t, err);
-      else cb(err, undefined, false);
+      else cb.call(owner, err, undefined, false);
     });
   }
 
@@ -253,7 +259,8 @@ export class UpstreamGroup {
       host.connectsTotal++;
       const socket = this.tlsOptions
         ? tls.connect({ ...this.tlsOptions, host: ip, port: host.port, servername: this.tlsOptions.servername ?? (net.isIP(host.hostname) ? undefined : host.hostname) })
-        : net.connect({ host: ip, port: host.port, noDelay: true });
+        : net.connect({ host: ip, port: host.port, noDelay: true, onread: { buffer: READ_BUF, callback: (n: number, b: Uint8Array): boolean => { holder.conn?.onRead(Buffer.from(b.subarray(0, n))); return true; } } });
+      const holder: { conn?: UpstreamConnection } = {};
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
@@ -279,6 +286,7 @@ export class UpstreamGroup {
           const i = c.host.idle.indexOf(c);
           if (i >= 0) c.host.idle.splice(i, 1);
         });
+        holder.conn = conn;
         conn.claim(owner);
         cb(undefined, conn);
       });

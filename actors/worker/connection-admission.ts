@@ -57,7 +57,7 @@ export class ConnectionAdmission {
       return this.refuse(socket, listener);
     }
     this.open++;
-    socket.once('close', () => {
+    socket.on('close', () => {
       this.open--;
       Atomics.sub(counters, own, 1);
     });

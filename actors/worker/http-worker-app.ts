@@ -150,13 +150,13 @@ class HttpWorkerApp implements WorkerApp {
     if (!this.admission.admit(socket, this.config.server.limits, listener, this.shedding())) return;
     const stream = this.streamTargets.get(listenerName);
     if (stream !== undefined) {
-      if (this.metrics) socket.once('close', this.metrics.connectionOpened('stream'));
+      if (this.metrics) socket.on('close', this.metrics.connectionOpened('stream'));
       return this.streams.accept(socket, stream);
     }
     const tlsTermination = this.listenerTls.get(listenerName);
     detectConnection(socket, this.config.server.timeouts.headerMs, {
       http1: (s, first) => {
-        if (this.metrics) s.once('close', this.metrics.connectionOpened('http1'));
+        if (this.metrics) s.on('close', this.metrics.connectionOpened('http1'));
         this.session.accept(s, first, false);
       },
       h2c: listener.protocols.includes('h2c') ? (s, first) => this.acceptH2(s, first) : undefined,
@@ -180,13 +180,13 @@ class HttpWorkerApp implements WorkerApp {
   /** A completed TLS handshake: ALPN decides the session. */
   private readonly acceptSecure = (secure: tls.TLSSocket, protocol: NegotiatedProtocol): void => {
     if (protocol === 'h2') return this.acceptH2(secure, undefined);
-    if (this.metrics) secure.once('close', this.metrics.connectionOpened('http1'));
+    if (this.metrics) secure.on('close', this.metrics.connectionOpened('http1'));
     this.session.accept(secure, undefined, true);
   };
 
   /** An HTTP/2 connection: TLS with ALPN h2 (`first` undefined) or h2c prior knowledge (the preface in `first`). */
   private acceptH2(socket: net.Socket, first: Buffer | undefined): void {
-    if (this.metrics) socket.once('close', this.metrics.connectionOpened('h2'));
+    if (this.metrics) socket.on('close', this.metrics.connectionOpened('h2'));
     this.h2.accept(socket, first);
   }
 

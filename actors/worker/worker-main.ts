@@ -86,7 +86,7 @@ function onSocketClosed(): void {
 let countedByMain = false;
 function onSocket(socket: net.Socket, listenerName: string): void {
   if (!countedByMain) counters.accepted();
-  socket.once('close', onSocketClosed);
+  socket.on('close', onSocketClosed); // 'close' comes once; on() spares the wrapper once() allocates per socket
   try {
     app.onConnection(socket, listenerName);
   } catch (err) {
