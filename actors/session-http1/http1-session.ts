@@ -11,6 +11,7 @@
  * session allocates the parsed head, the context and the head string.
  */
 import type net from 'node:net';
+import { readCallback, readDirect } from '../../src/platform/direct-read.js';
 import { parseRequestHead, type RequestHead } from '../../src/protocol/http1/request-head.js';
 import { parseResponseHead, type ResponseHead } from '../../src/protocol/http1/response-head.js';
 import { ChunkedScanner } from '../../src/protocol/http1/chunked-scanner.js';
@@ -177,6 +178,8 @@ export class Http1Session implements UpstreamConnectionOwner {
     socket.on('drain', Http1Session.socketDrain);
     socket.on('close', Http1Session.socketClose);
     socket.on('error', Http1Session.socketError);
+    // Plain TCP: reads skip node's Readable layer (src/platform/direct-read.ts); TLS keeps 'data'.
+    if (!isTls) readDirect(socket, Http1Session.socketRead);
     this.setDeadline(Deadline.Header, owner.snapshot().timeouts.headerMs);
     if (firstChunk) this.onData(firstChunk);
   }
@@ -253,6 +256,10 @@ export class Http1Session implements UpstreamConnectionOwner {
   private static socketData(this: SessionSocket, chunk: Buffer): void {
     this[SESSION]!.onData(chunk);
   }
+
+  private static readonly socketRead = readCallback(function (this: SessionSocket, chunk: Buffer): void {
+    this[SESSION]!.onData(chunk);
+  });
 
   private static socketDrain(this: SessionSocket): void {
     this[SESSION]!.onClientDrain();

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { connectReadOption, readCallback } from '../../src/platform/direct-read.js';
 import type { UpstreamHost } from './upstream-host.js';
 
 /** Receives the events of the upstream connection it currently holds. */
@@ -16,6 +17,21 @@ export interface UpstreamConnectionOwner {
   onUpstreamEnd?(): void;
 }
 
+/** The connection a plain-TCP upstream socket belongs to; read by the shared read callback. */
+const CONNECTION = Symbol('zproxy.upstream-connection');
+type ConnectionSocket = net.Socket & { [CONNECTION]?: UpstreamConnection };
+
+/**
+ * `net.connect`'s `onread` for plain-TCP upstream sockets: reads skip node's
+ * Readable layer (src/platform/direct-read.ts). TLS sockets and HTTP/2
+ * stream bridges emit 'data' instead; both end in UpstreamConnection.onRead.
+ */
+export const upstreamReadOption = connectReadOption(readCallback(function (this: ConnectionSocket, chunk: Buffer): void {
+  const conn = this[CONNECTION];
+  if (conn !== undefined) conn.onRead(chunk);
+  else this.destroy();
+}));
+
 /**
  * One TCP (or TLS) connection to an upstream host. Socket listeners are
  * attached once for the connection's life and forward to whichever exchange
@@ -30,6 +46,7 @@ export class UpstreamConnection {
   closed = false;
 
   constructor(readonly socket: net.Socket, readonly host: UpstreamHost, private readonly onIdleClose: (c: UpstreamConnection) => void) {
+    (socket as ConnectionSocket)[CONNECTION] = this;
     socket.on('data', (chunk: Buffer) => this.onRead(chunk));
     socket.on('end', () => {
       if (this.owner?.onUpstreamEnd) this.owner.onUpstreamEnd();
@@ -41,8 +58,8 @@ export class UpstreamConnection {
   }
 
   onRead(chunk: Buffer): void {
-      if (this.owner) this.owner.onUpstreamData(chunk);
-      else this.destroy(); // bytes while idle: the upstream broke framing or sent a 408; never reuse
+    if (this.owner) this.owner.onUpstreamData(chunk);
+    else this.destroy(); // bytes while idle: the upstream broke framing or sent a 408; never reuse
   }
 
   /**

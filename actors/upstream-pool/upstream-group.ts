@@ -9,12 +9,11 @@ import { KeyHash } from './key-hash.js';
 import { LeastConnections } from './least-connections.js';
 import type { LoadBalancer } from './load-balancer.js';
 import { RoundRobin } from './round-robin.js';
-import { UpstreamConnection, type UpstreamConnectionOwner } from './upstream-connection.js';
+import { UpstreamConnection, upstreamReadOption, type UpstreamConnectionOwner } from './upstream-connection.js';
 import { UpstreamHost } from './upstream-host.js';
 import { H2UpstreamSessions } from './h2-upstream-sessions.js';
 import { SharedHostHealth } from '../health-checker/shared-host-health.js';
 
-const READ_BUF = Buffer.allocUnsafeSlow(65536);
 /**
  * Called with the acquiring owner as `this`, so an owner can pass one shared
  * function instead of a closure per connection (Http1Session does).
@@ -259,8 +258,7 @@ export class UpstreamGroup {
       host.connectsTotal++;
       const socket = this.tlsOptions
         ? tls.connect({ ...this.tlsOptions, host: ip, port: host.port, servername: this.tlsOptions.servername ?? (net.isIP(host.hostname) ? undefined : host.hostname) })
-        : net.connect({ host: ip, port: host.port, noDelay: true, onread: { buffer: READ_BUF, callback: (n: number, b: Uint8Array): boolean => { holder.conn?.onRead(Buffer.from(b.subarray(0, n))); return true; } } });
-      const holder: { conn?: UpstreamConnection } = {};
+        : net.connect({ host: ip, port: host.port, noDelay: true, onread: upstreamReadOption });
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
@@ -286,7 +284,6 @@ export class UpstreamGroup {
           const i = c.host.idle.indexOf(c);
           if (i >= 0) c.host.idle.splice(i, 1);
         });
-        holder.conn = conn;
         conn.claim(owner);
         cb(undefined, conn);
       });
