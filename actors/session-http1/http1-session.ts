@@ -11,7 +11,7 @@
  * session allocates the parsed head, the context and the head string.
  */
 import type net from 'node:net';
-import { readCallback, readDirect } from '../../src/platform/direct-read.js';
+import { directReader, readDirect } from '../../src/platform/direct-read.js';
 import { parseRequestHead, type RequestHead } from '../../src/protocol/http1/request-head.js';
 import { parseResponseHead, type ResponseHead } from '../../src/protocol/http1/response-head.js';
 import { ChunkedScanner } from '../../src/protocol/http1/chunked-scanner.js';
@@ -257,9 +257,10 @@ export class Http1Session implements UpstreamConnectionOwner {
     this[SESSION]!.onData(chunk);
   }
 
-  private static readonly socketRead = readCallback(function (this: SessionSocket, chunk: Buffer): void {
+  // Copying reads only: 10,000 idle clients must not each keep a buffer of their own (direct-read.ts).
+  private static readonly socketRead = directReader(function (this: SessionSocket, chunk: Buffer): void {
     this[SESSION]!.onData(chunk);
-  });
+  }, { bulk: false });
 
   private static socketDrain(this: SessionSocket): void {
     this[SESSION]!.onClientDrain();

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { connectReadOption, readCallback } from '../../src/platform/direct-read.js';
+import { connectReadOption, directReader } from '../../src/platform/direct-read.js';
 import type { UpstreamHost } from './upstream-host.js';
 
 /** Receives the events of the upstream connection it currently holds. */
@@ -26,11 +26,11 @@ type ConnectionSocket = net.Socket & { [CONNECTION]?: UpstreamConnection };
  * Readable layer (src/platform/direct-read.ts). TLS sockets and HTTP/2
  * stream bridges emit 'data' instead; both end in UpstreamConnection.onRead.
  */
-export const upstreamReadOption = connectReadOption(readCallback(function (this: ConnectionSocket, chunk: Buffer): void {
+export const upstreamReadOption = connectReadOption(directReader(function (this: ConnectionSocket, chunk: Buffer): void {
   const conn = this[CONNECTION];
   if (conn !== undefined) conn.onRead(chunk);
   else this.destroy();
-}));
+}, { bulk: true })); // the pool bounds how many sockets may hold a buffer of their own
 
 /**
  * One TCP (or TLS) connection to an upstream host. Socket listeners are

@@ -5,11 +5,22 @@
  * each read at once pays for all of it for nothing. With node's `onread`
  * mode libuv reads into one buffer of ours and calls us directly.
  *
- * One read buffer serves every socket of the thread: libuv runs one read
- * at a time and calls back before the next can land, and the callback
- * copies the bytes out, so consumers get a private chunk they may keep,
- * queue for a write or slice, exactly as with `'data'`. The copy is the
- * same size as the read; node's default path also allocates per read.
+ * Small reads (requests, small responses) land in one buffer shared by
+ * every socket of the thread: libuv runs one read at a time and calls back
+ * before the next can land, and the callback copies the bytes out, so
+ * consumers get a private chunk they may keep, queue for a write or slice,
+ * exactly as with `'data'`.
+ *
+ * Bulk mode, for sockets whose number is bounded (upstream connections):
+ * a socket whose read fills half the buffer is moving a large body, so it
+ * gets a buffer of its own for the next read, and while its reads stay
+ * large each is handed over as it is (no copy) and a fresh buffer takes
+ * its place, as node's default path does; its first small read is copied
+ * out and the socket goes back to the shared buffer. A socket keeps its
+ * own buffer until its next read (node offers no way to swap it sooner),
+ * so one that goes quiet right after a large read holds 64 KiB: fine for
+ * a pool of upstream connections, not for 10,000 idle clients, which is
+ * why client sockets always copy.
  *
  * `'end'`, `'close'`, `'error'`, `pause()` and `resume()` behave as before
  * (node's `onread` contract); `'data'` is no longer emitted.
@@ -23,27 +34,58 @@
 import type net from 'node:net';
 
 const READ_SIZE = 64 * 1024;
-const readBuffer = Buffer.allocUnsafeSlow(READ_SIZE);
+/** A read at least this large means a bulk transfer: worth a buffer of its own. */
+const BULK_READ = READ_SIZE / 2;
+const sharedBuffer = Buffer.allocUnsafeSlow(READ_SIZE);
 
-/** Gets a private copy of the bytes read; `this` is the socket. */
+/**
+ * The buffer for the next read of the socket whose callback just ran:
+ * node calls the generator right after the callback, without the socket,
+ * so the callback leaves its choice here.
+ */
+let nextBuffer: Buffer = sharedBuffer;
+
+function takeNextBuffer(): Buffer {
+  const b = nextBuffer;
+  nextBuffer = sharedBuffer;
+  return b;
+}
+
+/** Gets a chunk of its own (never overwritten by a later read); `this` is the socket. */
 export type ChunkHandler = (this: net.Socket, chunk: Buffer) => void;
 
-/** What node calls after a read into the shared buffer. */
-export type ReadCallback = (this: net.Socket, bytes: number, buf: Uint8Array) => boolean;
+/** What node calls after a read into the socket's current buffer. */
+type ReadCallback = (this: net.Socket, bytes: number, buf: Uint8Array) => boolean;
 
-/** Make once per kind of consumer (module level): one function serves all its sockets. */
-export function readCallback(handler: ChunkHandler): ReadCallback {
-  return function onRead(this: net.Socket, bytes: number): boolean {
-    const chunk = Buffer.allocUnsafe(bytes);
-    readBuffer.copy(chunk, 0, 0, bytes);
+/** Made once per kind of consumer (module level): one reader serves all its sockets. */
+export interface DirectReader {
+  readonly callback: ReadCallback;
+  /** Large reads get buffers of their own and are handed over without a copy. */
+  readonly bulk: boolean;
+}
+
+export function directReader(handler: ChunkHandler, options: { bulk: boolean }): DirectReader {
+  const bulk = options.bulk;
+  const callback = function onRead(this: net.Socket, bytes: number, buf: Uint8Array): boolean {
+    let chunk: Buffer;
+    if (bulk && buf !== sharedBuffer && bytes >= BULK_READ) {
+      chunk = bytes === buf.length ? (buf as Buffer) : (buf as Buffer).subarray(0, bytes);
+      nextBuffer = Buffer.allocUnsafeSlow(READ_SIZE);
+    } else {
+      chunk = Buffer.allocUnsafe(bytes);
+      (buf as Buffer).copy(chunk, 0, 0, bytes);
+      // Bulk: a large read into the shared buffer earns the socket its own; a small one sends it back.
+      if (bulk) nextBuffer = bytes >= BULK_READ ? Buffer.allocUnsafeSlow(READ_SIZE) : sharedBuffer;
+    }
     handler.call(this, chunk);
     return true; // flow control stays with pause()/resume()
   };
+  return { callback, bulk };
 }
 
 /** The `onread` option for `net.connect`. */
-export function connectReadOption(callback: ReadCallback): net.OnReadOpts {
-  return { buffer: readBuffer, callback };
+export function connectReadOption(reader: DirectReader): net.OnReadOpts {
+  return { buffer: reader.bulk ? takeNextBuffer : sharedBuffer, callback: reader.callback };
 }
 
 interface OnreadFields {
@@ -71,15 +113,15 @@ type SocketInternals = Record<symbol, unknown> & { _handle?: { useUserBuffer?: (
  * changed) for a socket that already buffered bytes, has no TCP handle, or
  * on a Node without the fields.
  */
-export function readDirect(socket: net.Socket, callback: ReadCallback): boolean {
+export function readDirect(socket: net.Socket, reader: DirectReader): boolean {
   if (fields === undefined) fields = onreadFields(socket);
   if (fields === null || socket.readableLength > 0) return false;
   const s = socket as unknown as SocketInternals;
   const handle = s._handle;
   if (handle == null || typeof handle.useUserBuffer !== 'function' || s[fields.buffer] !== null) return false;
-  s[fields.buffer] = readBuffer;
-  s[fields.generator] = null;
-  s[fields.callback] = callback;
-  handle.useUserBuffer(readBuffer);
+  s[fields.buffer] = sharedBuffer;
+  s[fields.generator] = reader.bulk ? takeNextBuffer : null;
+  s[fields.callback] = reader.callback;
+  handle.useUserBuffer(sharedBuffer);
   return true;
 }

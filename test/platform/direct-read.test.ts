@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { connectReadOption, readCallback, readDirect } from '../../src/platform/direct-read.js';
+import { connectReadOption, directReader, readDirect, type ChunkHandler } from '../../src/platform/direct-read.js';
 
 /** A listening server and a connected client; `accepted` is the server's side. */
 async function pair(): Promise<{ client: net.Socket; accepted: net.Socket; close: () => void }> {
@@ -15,6 +15,8 @@ async function pair(): Promise<{ client: net.Socket; accepted: net.Socket; close
   await once(client, 'connect');
   return { client, accepted, close: () => { client.destroy(); accepted.destroy(); server.close(); } };
 }
+
+const copying = (handler: ChunkHandler): ReturnType<typeof directReader> => directReader(handler, { bulk: false });
 
 function until(check: () => boolean, ms = 2000): Promise<void> {
   const start = Date.now();
@@ -32,7 +34,7 @@ describe('readDirect (accepted sockets)', () => {
   test('delivers each read as a private copy that later reads do not overwrite', async () => {
     const { client, accepted, close } = await pair();
     const chunks: Buffer[] = [];
-    const received = readCallback(function (chunk) { chunks.push(chunk); });
+    const received = copying(function (chunk: Buffer) { chunks.push(chunk); });
     accepted.on('data', () => assert.fail("'data' must not fire once reads are direct"));
     assert.equal(readDirect(accepted, received), true);
     client.write('first read');
@@ -48,7 +50,7 @@ describe('readDirect (accepted sockets)', () => {
     const { client, accepted, close } = await pair();
     let bytes = 0;
     accepted.on('data', () => {}); // the session keeps a 'data' listener: it keeps the socket flowing
-    readDirect(accepted, readCallback(function (chunk) { bytes += chunk.length; }));
+    readDirect(accepted, copying(function (chunk: Buffer) { bytes += chunk.length; }));
     const ended = once(accepted, 'end');
     const closed = once(accepted, 'close');
     client.end('bye');
@@ -62,7 +64,7 @@ describe('readDirect (accepted sockets)', () => {
     const { client, accepted, close } = await pair();
     let bytes = 0;
     accepted.on('data', () => {});
-    readDirect(accepted, readCallback(function (chunk) { bytes += chunk.length; }));
+    readDirect(accepted, copying(function (chunk: Buffer) { bytes += chunk.length; }));
     accepted.pause();
     client.write(Buffer.alloc(1000, 1));
     await new Promise((r) => setTimeout(r, 100));
@@ -77,7 +79,7 @@ describe('readDirect (accepted sockets)', () => {
     accepted.pause();
     client.write('buffered');
     await until(() => { accepted.read(0); return accepted.readableLength > 0; });
-    assert.equal(readDirect(accepted, readCallback(() => {})), false);
+    assert.equal(readDirect(accepted, copying(() => {})), false);
     assert.equal(accepted.read()!.toString(), 'buffered');
     close();
   });
@@ -90,11 +92,35 @@ describe('connectReadOption (sockets we connect)', () => {
     await once(server, 'listening');
     const port = (server.address() as net.AddressInfo).port;
     const got = new Map<net.Socket, string>();
-    const option = connectReadOption(readCallback(function (chunk) { got.set(this, (got.get(this) ?? '') + chunk.toString()); }));
+    const option = connectReadOption(copying(function (this: net.Socket, chunk: Buffer) { got.set(this, (got.get(this) ?? '') + chunk.toString()); }));
     const sockets = [0, 1, 2].map(() => net.connect({ port, host: '127.0.0.1', onread: option }));
     const ports = await Promise.all(sockets.map(async (s) => { await once(s, 'connect'); return s.localPort; }));
     await Promise.all(sockets.map((s) => once(s, 'close')));
     sockets.forEach((s, i) => assert.equal(got.get(s), `hello ${ports[i]}`));
     server.close();
   });
+});
+
+describe('bulk mode (upstream sockets)', () => {
+  for (const bulk of [true, false]) {
+    test(`a 4 MiB body read into kept chunks arrives intact (bulk: ${bulk}): no read overwrites an earlier chunk`, async () => {
+      const body = Buffer.alloc(4 * 1024 * 1024);
+      for (let i = 0; i < body.length; i += 4) body.writeUInt32LE(i, i);
+      const server = net.createServer((s) => s.end(body));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const port = (server.address() as net.AddressInfo).port;
+      const chunks: Buffer[] = [];
+      const reader = directReader(function (chunk: Buffer) { chunks.push(chunk); }, { bulk });
+      // Two sockets at once: the shared buffer and the per-socket ones must never mix.
+      const a = net.connect({ port, host: '127.0.0.1', onread: connectReadOption(reader) });
+      const other: Buffer[] = [];
+      const b = net.connect({ port, host: '127.0.0.1', onread: connectReadOption(directReader(function (chunk: Buffer) { other.push(chunk); }, { bulk })) });
+      await Promise.all([once(a, 'close'), once(b, 'close')]);
+      server.close();
+      assert.ok(chunks.length > 1, 'the body came in several reads');
+      assert.ok(Buffer.concat(chunks).equals(body), 'first socket: bytes differ');
+      assert.ok(Buffer.concat(other).equals(body), 'second socket: bytes differ');
+    });
+  }
 });
