@@ -257,10 +257,9 @@ export class Http1Session implements UpstreamConnectionOwner {
     this[SESSION]!.onData(chunk);
   }
 
-  // Copying reads only: 10,000 idle clients must not each keep a buffer of their own (direct-read.ts).
   private static readonly socketRead = directReader(function (this: SessionSocket, chunk: Buffer): void {
     this[SESSION]!.onData(chunk);
-  }, { bulk: false });
+  });
 
   private static socketDrain(this: SessionSocket): void {
     this[SESSION]!.onClientDrain();

@@ -1,5 +1,4 @@
 import type net from 'node:net';
-import { connectReadOption, directReader } from '../../src/platform/direct-read.js';
 import type { UpstreamHost } from './upstream-host.js';
 
 /** Receives the events of the upstream connection it currently holds. */
@@ -17,21 +16,6 @@ export interface UpstreamConnectionOwner {
   onUpstreamEnd?(): void;
 }
 
-/** The connection a plain-TCP upstream socket belongs to; read by the shared read callback. */
-const CONNECTION = Symbol('zproxy.upstream-connection');
-type ConnectionSocket = net.Socket & { [CONNECTION]?: UpstreamConnection };
-
-/**
- * `net.connect`'s `onread` for plain-TCP upstream sockets: reads skip node's
- * Readable layer (src/platform/direct-read.ts). TLS sockets and HTTP/2
- * stream bridges emit 'data' instead; both end in UpstreamConnection.onRead.
- */
-export const upstreamReadOption = connectReadOption(directReader(function (this: ConnectionSocket, chunk: Buffer): void {
-  const conn = this[CONNECTION];
-  if (conn !== undefined) conn.onRead(chunk);
-  else this.destroy();
-}, { bulk: true })); // the pool bounds how many sockets may hold a buffer of their own
-
 /**
  * One TCP (or TLS) connection to an upstream host. Socket listeners are
  * attached once for the connection's life and forward to whichever exchange
@@ -46,8 +30,10 @@ export class UpstreamConnection {
   closed = false;
 
   constructor(readonly socket: net.Socket, readonly host: UpstreamHost, private readonly onIdleClose: (c: UpstreamConnection) => void) {
-    (socket as ConnectionSocket)[CONNECTION] = this;
-    socket.on('data', (chunk: Buffer) => this.onRead(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      if (this.owner) this.owner.onUpstreamData(chunk);
+      else this.destroy(); // bytes while idle: the upstream broke framing or sent a 408; never reuse
+    });
     socket.on('end', () => {
       if (this.owner?.onUpstreamEnd) this.owner.onUpstreamEnd();
       else this.handleClose(undefined);
@@ -55,11 +41,6 @@ export class UpstreamConnection {
     socket.on('close', () => this.handleClose(undefined));
     socket.on('error', (err) => this.handleClose(err));
     socket.on('drain', () => this.owner?.onUpstreamDrain());
-  }
-
-  onRead(chunk: Buffer): void {
-    if (this.owner) this.owner.onUpstreamData(chunk);
-    else this.destroy(); // bytes while idle: the upstream broke framing or sent a 408; never reuse
   }
 
   /**

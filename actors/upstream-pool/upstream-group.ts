@@ -9,7 +9,7 @@ import { KeyHash } from './key-hash.js';
 import { LeastConnections } from './least-connections.js';
 import type { LoadBalancer } from './load-balancer.js';
 import { RoundRobin } from './round-robin.js';
-import { UpstreamConnection, upstreamReadOption, type UpstreamConnectionOwner } from './upstream-connection.js';
+import { UpstreamConnection, type UpstreamConnectionOwner } from './upstream-connection.js';
 import { UpstreamHost } from './upstream-host.js';
 import { H2UpstreamSessions } from './h2-upstream-sessions.js';
 import { SharedHostHealth } from '../health-checker/shared-host-health.js';
@@ -258,7 +258,7 @@ export class UpstreamGroup {
       host.connectsTotal++;
       const socket = this.tlsOptions
         ? tls.connect({ ...this.tlsOptions, host: ip, port: host.port, servername: this.tlsOptions.servername ?? (net.isIP(host.hostname) ? undefined : host.hostname) })
-        : net.connect({ host: ip, port: host.port, noDelay: true, onread: upstreamReadOption });
+        : net.connect({ host: ip, port: host.port, noDelay: true });
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;

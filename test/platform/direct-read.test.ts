@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { connectReadOption, directReader, readDirect, type ChunkHandler } from '../../src/platform/direct-read.js';
+import { directReader, readDirect } from '../../src/platform/direct-read.js';
 
 /** A listening server and a connected client; `accepted` is the server's side. */
 async function pair(): Promise<{ client: net.Socket; accepted: net.Socket; close: () => void }> {
@@ -15,8 +15,6 @@ async function pair(): Promise<{ client: net.Socket; accepted: net.Socket; close
   await once(client, 'connect');
   return { client, accepted, close: () => { client.destroy(); accepted.destroy(); server.close(); } };
 }
-
-const copying = (handler: ChunkHandler): ReturnType<typeof directReader> => directReader(handler, { bulk: false });
 
 function until(check: () => boolean, ms = 2000): Promise<void> {
   const start = Date.now();
@@ -34,7 +32,7 @@ describe('readDirect (accepted sockets)', () => {
   test('delivers each read as a private copy that later reads do not overwrite', async () => {
     const { client, accepted, close } = await pair();
     const chunks: Buffer[] = [];
-    const received = copying(function (chunk: Buffer) { chunks.push(chunk); });
+    const received = directReader(function (chunk: Buffer) { chunks.push(chunk); });
     accepted.on('data', () => assert.fail("'data' must not fire once reads are direct"));
     assert.equal(readDirect(accepted, received), true);
     client.write('first read');
@@ -50,7 +48,7 @@ describe('readDirect (accepted sockets)', () => {
     const { client, accepted, close } = await pair();
     let bytes = 0;
     accepted.on('data', () => {}); // the session keeps a 'data' listener: it keeps the socket flowing
-    readDirect(accepted, copying(function (chunk: Buffer) { bytes += chunk.length; }));
+    readDirect(accepted, directReader(function (chunk: Buffer) { bytes += chunk.length; }));
     const ended = once(accepted, 'end');
     const closed = once(accepted, 'close');
     client.end('bye');
@@ -64,7 +62,7 @@ describe('readDirect (accepted sockets)', () => {
     const { client, accepted, close } = await pair();
     let bytes = 0;
     accepted.on('data', () => {});
-    readDirect(accepted, copying(function (chunk: Buffer) { bytes += chunk.length; }));
+    readDirect(accepted, directReader(function (chunk: Buffer) { bytes += chunk.length; }));
     accepted.pause();
     client.write(Buffer.alloc(1000, 1));
     await new Promise((r) => setTimeout(r, 100));
@@ -79,48 +77,39 @@ describe('readDirect (accepted sockets)', () => {
     accepted.pause();
     client.write('buffered');
     await until(() => { accepted.read(0); return accepted.readableLength > 0; });
-    assert.equal(readDirect(accepted, copying(() => {})), false);
+    assert.equal(readDirect(accepted, directReader(() => {})), false);
     assert.equal(accepted.read()!.toString(), 'buffered');
     close();
   });
 });
 
-describe('connectReadOption (sockets we connect)', () => {
-  test('one callback serves many sockets, each read arriving with its socket as this', async () => {
-    const server = net.createServer((s) => s.end(`hello ${s.remotePort}`));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as net.AddressInfo).port;
+describe('readDirect with several sockets', () => {
+  test('one reader serves many sockets, each read arriving with its socket as this', async () => {
     const got = new Map<net.Socket, string>();
-    const option = connectReadOption(copying(function (this: net.Socket, chunk: Buffer) { got.set(this, (got.get(this) ?? '') + chunk.toString()); }));
-    const sockets = [0, 1, 2].map(() => net.connect({ port, host: '127.0.0.1', onread: option }));
-    const ports = await Promise.all(sockets.map(async (s) => { await once(s, 'connect'); return s.localPort; }));
-    await Promise.all(sockets.map((s) => once(s, 'close')));
-    sockets.forEach((s, i) => assert.equal(got.get(s), `hello ${ports[i]}`));
-    server.close();
+    const reader = directReader(function (this: net.Socket, chunk: Buffer) { got.set(this, (got.get(this) ?? '') + chunk.toString()); });
+    const pairs = await Promise.all([0, 1, 2].map(() => pair()));
+    for (const p of pairs) { p.accepted.on('data', () => {}); readDirect(p.accepted, reader); }
+    pairs.forEach((p, i) => p.client.write(`hello ${i}`));
+    await until(() => pairs.every((p, i) => got.get(p.accepted) === `hello ${i}`));
+    for (const p of pairs) p.close();
   });
-});
 
-describe('bulk mode (upstream sockets)', () => {
-  for (const bulk of [true, false]) {
-    test(`a 4 MiB body read into kept chunks arrives intact (bulk: ${bulk}): no read overwrites an earlier chunk`, async () => {
-      const body = Buffer.alloc(4 * 1024 * 1024);
-      for (let i = 0; i < body.length; i += 4) body.writeUInt32LE(i, i);
-      const server = net.createServer((s) => s.end(body));
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const port = (server.address() as net.AddressInfo).port;
-      const chunks: Buffer[] = [];
-      const reader = directReader(function (chunk: Buffer) { chunks.push(chunk); }, { bulk });
-      // Two sockets at once: the shared buffer and the per-socket ones must never mix.
-      const a = net.connect({ port, host: '127.0.0.1', onread: connectReadOption(reader) });
-      const other: Buffer[] = [];
-      const b = net.connect({ port, host: '127.0.0.1', onread: connectReadOption(directReader(function (chunk: Buffer) { other.push(chunk); }, { bulk })) });
-      await Promise.all([once(a, 'close'), once(b, 'close')]);
-      server.close();
-      assert.ok(chunks.length > 1, 'the body came in several reads');
-      assert.ok(Buffer.concat(chunks).equals(body), 'first socket: bytes differ');
-      assert.ok(Buffer.concat(other).equals(body), 'second socket: bytes differ');
-    });
-  }
+  test('a 4 MiB upload on two sockets at once arrives intact on each: no read overwrites a kept chunk', async () => {
+    const body = Buffer.alloc(4 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4) body.writeUInt32LE(i, i);
+    const a = await pair();
+    const b = await pair();
+    const chunks = new Map<net.Socket, Buffer[]>([[a.accepted, []], [b.accepted, []]]);
+    const reader = directReader(function (this: net.Socket, chunk: Buffer) { chunks.get(this)!.push(chunk); });
+    for (const p of [a, b]) { p.accepted.on('data', () => {}); readDirect(p.accepted, reader); }
+    const ended = [once(a.accepted, 'end'), once(b.accepted, 'end')];
+    a.client.end(body);
+    b.client.end(body);
+    await Promise.all(ended);
+    a.close();
+    b.close();
+    assert.ok(chunks.get(a.accepted)!.length > 1, 'the body came in several reads');
+    assert.ok(Buffer.concat(chunks.get(a.accepted)!).equals(body), 'first socket: bytes differ');
+    assert.ok(Buffer.concat(chunks.get(b.accepted)!).equals(body), 'second socket: bytes differ');
+  });
 });
