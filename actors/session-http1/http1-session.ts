@@ -257,9 +257,8 @@ export class Http1Session implements UpstreamConnectionOwner {
     this[SESSION]!.onData(chunk);
   }
 
-  private static readonly socketRead = directReader(function (this: SessionSocket, chunk: Buffer): void {
-    this[SESSION]!.onData(chunk);
-  });
+  /** Plain-TCP sockets: the same handler, called by node's onread instead of a 'data' emit. */
+  private static readonly socketRead = directReader(Http1Session.socketData);
 
   private static socketDrain(this: SessionSocket): void {
     this[SESSION]!.onClientDrain();

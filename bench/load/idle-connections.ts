@@ -2,7 +2,8 @@
  * `node dist/bench/load/idle-connections.js [--connections 10000]`: one
  * zproxy worker holding N idle keep-alive client connections (each made one
  * request first, so it went through the whole session path), and the
- * proxy's RSS before and after. Target: 10,000 under 150 MB. With --write,
+ * proxy's RSS: after it sat idle, right after the connections opened, and
+ * after they sat idle (settled). Target: 10,000 under 150 MB. With --write,
  * records the result in docs/PERFORMANCE.md (idle markers).
  */
 import { spawn } from 'node:child_process';
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     if (process.argv.includes('--write')) {
       const doc = path.join(ROOT, 'docs/PERFORMANCE.md');
       const text = readFileSync(doc, 'utf8');
-      const section = `<!-- idle:begin -->\n## Idle keep-alive connections\n\n- Date: ${new Date().toISOString()}; Node ${process.version}; command: \`node dist/bench/load/idle-connections.js --connections ${n} --write${process.argv.includes('--no-standby') ? ' --no-standby' : ''}\` (zproxy in its own process, 1 worker; each connection made one proxied request, then stayed open)\n\n${line}\n<!-- idle:end -->`;
+      const section = `<!-- idle:begin -->\n## Idle keep-alive connections\n\n- Date: ${new Date().toISOString()}; Node ${process.version}; command: \`node dist/bench/load/idle-connections.js --connections ${n} --write${process.argv.includes('--no-standby') ? ' --no-standby' : ''}\` (zproxy in its own process, 1 worker; each connection made one proxied request, then stayed open; RSS sampled each second, ${SETTLE_S} s idle before and after opening)\n\n${line}\n<!-- idle:end -->`;
       const b = text.indexOf('<!-- idle:begin -->');
       const e = text.indexOf('<!-- idle:end -->');
       writeFileSync(doc, b >= 0 ? text.slice(0, b) + section + text.slice(e + '<!-- idle:end -->'.length) : text.trimEnd() + '\n\n' + section + '\n');
